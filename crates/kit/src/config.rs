@@ -1,0 +1,192 @@
+//! Configuration helpers: settings shared by every service and the
+//! "one line, exit 64" rule for bad configuration.
+
+use clap::{Args, Parser};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+/// Exit code for a missing or invalid configuration value (`EX_CONFIG`-like,
+/// as `sysexits.h` `EX_USAGE`).
+pub const EXIT_CONFIG: i32 = 64;
+
+/// Parse a service's configuration from arguments and the environment.
+///
+/// `--help` and `--version` print and exit 0; any error prints one line naming
+/// the offending flag or variable and exits with [`EXIT_CONFIG`].
+pub fn parse_or_exit<T: Parser>() -> T {
+    match T::try_parse() {
+        Ok(config) => config,
+        Err(err) => match err.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                // Printing help to a closed stdout is not worth a panic.
+                let _ = err.print();
+                std::process::exit(0)
+            }
+            _ => {
+                let text = err.to_string();
+                let line = text
+                    .lines()
+                    .find(|l| l.starts_with("error:"))
+                    .unwrap_or("error: invalid configuration");
+                eprintln!("{line}");
+                std::process::exit(EXIT_CONFIG)
+            }
+        },
+    }
+}
+
+/// Print one line naming the configuration problem and exit with [`EXIT_CONFIG`].
+pub fn exit_config(message: impl std::fmt::Display) -> ! {
+    eprintln!("configuration error: {message}");
+    std::process::exit(EXIT_CONFIG)
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line (containers, log shippers).
+    Json,
+    /// Human readable, for a terminal.
+    Pretty,
+}
+
+/// Settings every service shares: where to listen, how to log, what version it is.
+#[derive(Debug, Clone, Args)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// Log format: json or pretty.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "json")]
+    pub log_format: LogFormat,
+    /// Version name reported by /admin/version/.
+    #[arg(long, env = "VERSION_NAME", default_value = env!("CARGO_PKG_VERSION"))]
+    pub version_name: String,
+    /// Commit reported by /admin/version/.
+    #[arg(long, env = "VERSION_SHA", default_value = "unknown")]
+    pub version_sha: String,
+    /// Largest accepted request body, in bytes (larger ones get 413).
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 16 * 1024)]
+    pub body_limit_bytes: usize,
+}
+
+impl ServerConfig {
+    /// The socket address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// A configuration for tests and the all-in-one launcher: loopback, port 0.
+    pub fn local(port: u16) -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port,
+            log_format: LogFormat::Pretty,
+            version_name: env!("CARGO_PKG_VERSION").to_owned(),
+            version_sha: "unknown".to_owned(),
+            body_limit_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Database engine names, as the book spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[clap(rename_all = "UPPER")]
+pub enum DatabaseEngine {
+    /// Embedded SQLite file under `DATA_DIR`.
+    Sqlite,
+    /// PostgreSQL via `POSTGRES_*`.
+    Postgresql,
+}
+
+/// Database settings with the book's variable names.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// SQLITE (default) or POSTGRESQL.
+    #[arg(long, env = "DATABASE_ENGINE", value_enum, ignore_case = true, default_value = "SQLITE")]
+    pub database_engine: DatabaseEngine,
+    /// PostgreSQL host.
+    #[arg(long, env = "POSTGRES_HOST", default_value = "localhost")]
+    pub postgres_host: String,
+    /// PostgreSQL port.
+    #[arg(long, env = "POSTGRES_PORT", default_value_t = 5432)]
+    pub postgres_port: u16,
+    /// PostgreSQL database name.
+    #[arg(long, env = "POSTGRES_DB")]
+    pub postgres_db: Option<String>,
+    /// PostgreSQL user.
+    #[arg(long, env = "POSTGRES_USER", default_value = "postgres")]
+    pub postgres_user: String,
+    /// PostgreSQL password.
+    #[arg(long, env = "POSTGRES_PASSWORD", hide_env_values = true)]
+    pub postgres_password: Option<String>,
+    /// `sqlite://<path>` or `postgres://...`; overrides the variables above.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory of the default SQLite file.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+}
+
+impl DatabaseConfig {
+    /// A SQLite configuration with the given URL (tests, launcher).
+    pub fn with_url(url: impl Into<String>) -> Self {
+        Self {
+            database_engine: DatabaseEngine::Sqlite,
+            postgres_host: "localhost".into(),
+            postgres_port: 5432,
+            postgres_db: None,
+            postgres_user: "postgres".into(),
+            postgres_password: None,
+            database_url: Some(url.into()),
+            data_dir: PathBuf::from("./data"),
+            database_max_connections: 10,
+        }
+    }
+
+    /// The connection URL: `DATABASE_URL` if given, else one built from the
+    /// engine variables. `default_name` is the SQLite file stem and the
+    /// PostgreSQL database when `POSTGRES_DB` is unset.
+    pub fn url(&self, default_name: &str) -> String {
+        if let Some(url) = &self.database_url {
+            return url.clone();
+        }
+        match self.database_engine {
+            DatabaseEngine::Sqlite => {
+                let path = self.data_dir.join(format!("{default_name}.sqlite3"));
+                format!("sqlite://{}", path.display())
+            }
+            DatabaseEngine::Postgresql => {
+                let enc = |s: &str| -> String {
+                    s.bytes()
+                        .map(|b| match b {
+                            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                                (b as char).to_string()
+                            }
+                            _ => format!("%{b:02X}"),
+                        })
+                        .collect()
+                };
+                let password = self
+                    .postgres_password
+                    .as_deref()
+                    .map(|p| format!(":{}", enc(p)))
+                    .unwrap_or_default();
+                format!(
+                    "postgres://{}{}@{}:{}/{}",
+                    enc(&self.postgres_user),
+                    password,
+                    self.postgres_host,
+                    self.postgres_port,
+                    self.postgres_db.as_deref().unwrap_or(default_name)
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Database connection for both engines: SQLite (embedded default) and
+//! PostgreSQL, chosen from the URL scheme. Services bring their own SQL and
+//! migrations; [`on_pool!`](crate::on_pool) runs the same code on either pool.
+
+use anyhow::Context;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlSafeStr, SqlitePool};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// A connection pool on one of the two supported engines.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// Embedded SQLite (WAL mode).
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Run the same expression with `$pool` bound to whichever pool `$db` holds.
+/// The expression is compiled once per engine, so it may use engine-typed
+/// queries and rows.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Database::Sqlite($pool) => $body,
+            $crate::db::Database::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// One embedded migration: version, description and SQL text.
+pub type MigrationSource = (i64, &'static str, &'static str);
+
+/// A service's migrations for each engine (SQL dialects differ).
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    /// Applied on SQLite.
+    pub sqlite: &'static [MigrationSource],
+    /// Applied on PostgreSQL.
+    pub postgres: &'static [MigrationSource],
+}
+
+fn migrator(sources: &'static [MigrationSource]) -> Migrator {
+    let migrations = sources
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                (*description).into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+impl Database {
+    /// Connect to `url` (`sqlite://path`, `sqlite::memory:` or `postgres://…`).
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| "DATABASE_URL is not a valid SQLite URL")?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let path = options.get_filename().to_path_buf();
+            let in_memory = url.contains(":memory:");
+            if !in_memory && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create data directory {}", parent.display()))?;
+            }
+            // Each in-memory connection would be its own database: keep one.
+            let max = if in_memory { 1 } else { max_connections };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await
+                .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+            Ok(Self::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)
+                .with_context(|| "DATABASE_URL is not a valid PostgreSQL URL")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await
+                .context("cannot connect to PostgreSQL")?;
+            Ok(Self::Postgres(pool))
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:")
+        }
+    }
+
+    /// Connect and apply migrations, retrying for up to `patience` while the
+    /// database is not reachable yet (it may start after us).
+    pub async fn connect_and_migrate(
+        url: &str,
+        max_connections: u32,
+        migrations: Migrations,
+        patience: Duration,
+    ) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let attempt = async {
+                let db = Self::connect(url, max_connections).await?;
+                db.migrate(migrations).await?;
+                anyhow::Ok(db)
+            }
+            .await;
+            match attempt {
+                Ok(db) => return Ok(db),
+                Err(e) if started.elapsed() + delay < patience => {
+                    tracing::warn!(error = %format!("{e:#}"), "database not ready, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Apply the embedded migrations for this engine (forward only). On
+    /// PostgreSQL the migrator holds an advisory lock, so replicas starting
+    /// at once apply each migration exactly once.
+    pub async fn migrate(&self, migrations: Migrations) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(pool) => migrator(migrations.sqlite).run(pool).await,
+            Self::Postgres(pool) => migrator(migrations.postgres).run(pool).await,
+        }
+        .context("cannot apply database migrations")
+    }
+
+    /// Check that the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), String> {
+        let result = on_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()));
+        result.map_err(|e| format!("database: {e}"))
+    }
+
+    /// `"sqlite"` or `"postgres"`, for logs and metrics.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// True when the error is a unique-constraint violation on either engine.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,60 @@
+//! The JSON error body of API.md: `{"message": ...}`, plus `errors` for
+//! validation failures.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The message of every validation error, as the book's services say it.
+pub const VALIDATION_MESSAGE: &str = "Input payload validation failed";
+
+/// The error body every service answers with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Human readable message.
+    pub message: String,
+    /// Field name → what is wrong with it (validation errors only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<BTreeMap<String, String>>,
+}
+
+/// A JSON error response with the given status and message.
+pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = ErrorBody { message: message.into(), errors: None };
+    (status, Json(body)).into_response()
+}
+
+/// A 400 response listing what is wrong with each field.
+pub fn validation_response(errors: BTreeMap<String, String>) -> Response {
+    let body = ErrorBody { message: VALIDATION_MESSAGE.to_owned(), errors: Some(errors) };
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// A 429 response with `Retry-After` in whole seconds (at least 1).
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    let mut response =
+        error_response(StatusCode::TOO_MANY_REQUESTS, "Too many attempts, try again later");
+    let secs = retry_after_secs.max(1).to_string();
+    if let Ok(value) = HeaderValue::from_str(&secs) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The message used for a status when nothing more specific is known.
+pub fn default_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "Request body too large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported body type",
+        StatusCode::UNAUTHORIZED => "Authentication required",
+        StatusCode::FORBIDDEN => "Forbidden",
+        StatusCode::REQUEST_TIMEOUT => "Request timed out",
+        StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
+        s if s.is_server_error() => "Internal server error",
+        _ => "Bad request",
+    }
+}

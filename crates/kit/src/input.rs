@@ -1,0 +1,168 @@
+//! Request parameters accepted the way the book's request parser accepts
+//! them: form-encoded body, JSON object body, or query string.
+
+use crate::error::{error_response, validation_response};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+
+/// Parameters of one request: the query string merged with the body (form or
+/// JSON object; the body wins when both name the same field).
+///
+/// Rejections use the JSON error shape: 400 for malformed JSON or non-scalar
+/// values, 413 for an oversized body, 415 for another body type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    /// The value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Parameters from a query string only (for `GET` handlers).
+    pub fn from_query(query: Option<&str>) -> Self {
+        let mut map = BTreeMap::new();
+        merge_form(&mut map, query.unwrap_or_default().as_bytes());
+        Self(map)
+    }
+
+    /// Build from explicit pairs (tests, internal calls).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+    }
+}
+
+fn merge_form(map: &mut BTreeMap<String, String>, bytes: &[u8]) {
+    for (k, v) in form_urlencoded_pairs(bytes) {
+        map.insert(k, v);
+    }
+}
+
+fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    // serde_urlencoded decodes `+` and percent escapes, lossily for bad UTF-8.
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).unwrap_or_default()
+}
+
+fn merge_json(map: &mut BTreeMap<String, String>, bytes: &[u8]) -> Result<(), Response> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        error_response(StatusCode::BAD_REQUEST, format!("Malformed JSON body: {e}"))
+    })?;
+    let serde_json::Value::Object(object) = value else {
+        return Err(error_response(StatusCode::BAD_REQUEST, "The JSON body must be an object"));
+    };
+    let mut errors = BTreeMap::new();
+    for (k, v) in object {
+        match v {
+            serde_json::Value::String(s) => {
+                map.insert(k, s);
+            }
+            serde_json::Value::Number(n) => {
+                map.insert(k, n.to_string());
+            }
+            serde_json::Value::Bool(b) => {
+                map.insert(k, b.to_string());
+            }
+            serde_json::Value::Null => {}
+            _ => {
+                errors.insert(k, "must be a string".to_owned());
+            }
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(validation_response(errors)) }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut map = BTreeMap::new();
+        merge_form(&mut map, req.uri().query().unwrap_or_default().as_bytes());
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "Request body too large".to_owned()
+            } else {
+                rejection.body_text()
+            };
+            error_response(status, message)
+        })?;
+        match content_type.as_deref() {
+            _ if body.is_empty() => {}
+            Some("application/x-www-form-urlencoded") => merge_form(&mut map, &body),
+            Some(ct) if ct == "application/json" || ct.ends_with("+json") => {
+                merge_json(&mut map, &body)?
+            }
+            _ => {
+                return Err(error_response(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Send parameters as application/x-www-form-urlencoded, application/json or in the query string",
+                )
+                .into_response());
+            }
+        }
+        Ok(Self(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    async fn parse(req: Request) -> Result<Params, StatusCode> {
+        Params::from_request(req, &()).await.map_err(|r| r.status())
+    }
+
+    fn request(ct: Option<&str>, uri: &str, body: &'static str) -> Request {
+        let mut b = Request::builder().method("POST").uri(uri);
+        if let Some(ct) = ct {
+            b = b.header(header::CONTENT_TYPE, ct);
+        }
+        b.body(Body::from(body)).expect("valid request")
+    }
+
+    #[tokio::test]
+    async fn form_json_and_query_are_all_accepted() {
+        let form = parse(request(Some("application/x-www-form-urlencoded"), "/", "a=1+2&b=%C3%BC"))
+            .await
+            .expect("form");
+        assert_eq!(form.get("a"), Some("1 2"));
+        assert_eq!(form.get("b"), Some("ü"));
+        let json = parse(request(Some("application/json; charset=utf-8"), "/", r#"{"a":"x","n":3}"#))
+            .await
+            .expect("json");
+        assert_eq!(json.get("a"), Some("x"));
+        assert_eq!(json.get("n"), Some("3"));
+        let query = parse(request(None, "/?a=q", "")).await.expect("query");
+        assert_eq!(query.get("a"), Some("q"));
+    }
+
+    #[tokio::test]
+    async fn body_wins_over_query() {
+        let p = parse(request(Some("application/x-www-form-urlencoded"), "/?a=q", "a=b"))
+            .await
+            .expect("form");
+        assert_eq!(p.get("a"), Some("b"));
+    }
+
+    #[tokio::test]
+    async fn malformed_json_is_400_and_other_types_415() {
+        let bad = parse(request(Some("application/json"), "/", "{nope")).await;
+        assert_eq!(bad, Err(StatusCode::BAD_REQUEST));
+        let array = parse(request(Some("application/json"), "/", "[1]")).await;
+        assert_eq!(array, Err(StatusCode::BAD_REQUEST));
+        let xml = parse(request(Some("text/xml"), "/", "<a/>")).await;
+        assert_eq!(xml, Err(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+}
