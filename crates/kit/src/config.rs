@@ -190,3 +190,27 @@ impl DatabaseConfig {
         }
     }
 }
+
+/// Why a service could not start: bad configuration (exit 64) or anything else (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A missing or invalid setting; the message names it.
+    #[error("{0}")]
+    Config(String),
+    /// Any other start-up failure (database unreachable, port taken, ...).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl StartupError {
+    /// Print one line and exit: 64 for configuration errors, 1 otherwise.
+    pub fn exit(self) -> ! {
+        match self {
+            Self::Config(message) => exit_config(message),
+            Self::Other(e) => {
+                eprintln!("error: {e:#}");
+                std::process::exit(1)
+            }
+        }
+    }
+}

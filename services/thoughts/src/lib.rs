@@ -1,1 +1,114 @@
-//! placeholder
+//! The thoughts service: short posts and their search.
+//!
+//! It owns the thoughts and their search index. It verifies tokens with
+//! public keys only (PEM file or the users service's JWKS); it never sees a
+//! password or a private key.
+
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod store;
+
+use axum::extract::FromRef;
+use clap::Parser;
+use kit::config::{DatabaseConfig, ServerConfig, StartupError};
+use kit::db::Database;
+use kit::server::{Server, Service, ready_check};
+use std::time::Duration;
+use tokens::{Verifier, VerifierConfig};
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+/// The service name, in logs, metrics and file names.
+pub const NAME: &str = "thoughts";
+
+/// Configuration, from flags or the environment (the book's names kept).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "thoughts-service", version, about = "MyThoughts thoughts service: short posts and their search")]
+pub struct Config {
+    /// Listen address, logging, version.
+    #[command(flatten)]
+    pub server: ServerConfig,
+    /// Database engine and connection.
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// Token verification keys.
+    #[command(flatten)]
+    pub keys: VerifierConfig,
+    /// Most items a list answers without paging parameters.
+    #[arg(long, env = "LIST_MAX_ITEMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub list_max_items: u32,
+    /// Seconds to keep serving after SIGTERM (readiness already 503).
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 0)]
+    pub shutdown_drain_seconds: u64,
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    db: Database,
+    verifier: Verifier,
+    list_max: u32,
+}
+
+impl FromRef<AppState> for Verifier {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+/// The OpenAPI description of the service.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "MyThoughts thoughts service", description = "Short posts and their search (API.md)"),
+    paths(
+        routes::me::list_my_thoughts, routes::me::create_thought, routes::me::delete_my_thought,
+        routes::thoughts::list_thoughts, routes::thoughts::get_thought, routes::admin::delete_thought,
+    ),
+    components(schemas(thoughts_api::Thought, thoughts_api::NewThought, kit::ErrorBody))
+)]
+pub struct ApiDoc;
+
+/// A built, bound thoughts service.
+pub struct Application {
+    server: Server,
+}
+
+impl Application {
+    /// Load the verification keys, connect and migrate, bind the listener.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let verifier = config.keys.build().map_err(|e| {
+            StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}"))
+        })?;
+        let db = Database::connect_and_migrate(
+            &config.database.url(NAME),
+            config.database.database_max_connections,
+            store::MIGRATIONS,
+            Duration::from_secs(30),
+        )
+        .await?;
+        let state = AppState { db: db.clone(), verifier, list_max: config.list_max_items };
+        let service = Service {
+            name: NAME,
+            config: config.server.clone(),
+            api: routes::router(state),
+            openapi: ApiDoc::openapi(),
+            ready: ready_check(move || {
+                let db = db.clone();
+                async move { db.ping().await }
+            }),
+            drain: Duration::from_secs(config.shutdown_drain_seconds),
+        };
+        Ok(Self { server: Server::bind(service).await? })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Serve until `shutdown` is cancelled, then drain and return.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        self.server.run(shutdown).await
+    }
+}

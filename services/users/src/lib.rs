@@ -1,1 +1,209 @@
-//! placeholder
+//! The users service: accounts, sign-in and RS256 tokens.
+//!
+//! It owns the user accounts (argon2id password hashes) and the private
+//! signing key; it publishes the public key as a JWK Set. It knows nothing of
+//! thoughts or pages.
+
+pub mod domain;
+pub mod error;
+pub mod hashing;
+pub mod ratelimit;
+pub mod routes;
+pub mod store;
+
+use anyhow::Context;
+use axum::extract::FromRef;
+use clap::Parser;
+use kit::config::{DatabaseConfig, ServerConfig, StartupError};
+use kit::db::Database;
+use kit::server::{Server, Service, ready_check};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokens::{Signer, Verifier};
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+/// The service name, in logs, metrics and file names.
+pub const NAME: &str = "users";
+
+/// Configuration, from flags or the environment (the book's names kept).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "users-service", version, about = "MyThoughts users service: accounts, sign-in, RS256 tokens")]
+pub struct Config {
+    /// Listen address, logging, version.
+    #[command(flatten)]
+    pub server: ServerConfig,
+    /// Database engine and connection.
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// PEM private key that signs tokens (RSA). Required: there is no built-in key.
+    #[arg(long, env = "PRIVATE_KEY_PATH", default_value = "/opt/keys/private_key.pem")]
+    pub private_key_path: PathBuf,
+    /// Token lifetime in seconds (default two days).
+    #[arg(long, env = "TOKEN_LIFETIME_SECONDS", default_value_t = 2 * 24 * 3600)]
+    pub token_lifetime_seconds: u64,
+    /// Optional `iss` claim of issued tokens.
+    #[arg(long, env = "TOKEN_ISSUER")]
+    pub token_issuer: Option<String>,
+    /// Ensure this administrator account exists at start-up.
+    #[arg(long, env = "ADMIN_USERNAME")]
+    pub admin_username: Option<String>,
+    /// The administrator's password (prefer ADMIN_PASSWORD_FILE).
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// File holding the administrator's password.
+    #[arg(long, env = "ADMIN_PASSWORD_FILE")]
+    pub admin_password_file: Option<PathBuf>,
+    /// Allow public sign-up at POST /api/users/.
+    #[arg(long, env = "SIGNUP_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub signup_enabled: bool,
+    /// Minimum length of a new password, in characters.
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12)]
+    pub password_min_length: usize,
+    /// Login attempts allowed per account per minute.
+    #[arg(long, env = "LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 10)]
+    pub login_attempts_per_account: u32,
+    /// Login attempts allowed per client address per minute.
+    #[arg(long, env = "LOGIN_ATTEMPTS_PER_ADDRESS", default_value_t = 60)]
+    pub login_attempts_per_address: u32,
+    /// Sign-ups allowed per client address per minute.
+    #[arg(long, env = "SIGNUPS_PER_ADDRESS", default_value_t = 20)]
+    pub signups_per_address: u32,
+    /// Password hashes computed at once (0 = number of CPUs).
+    #[arg(long, env = "MAX_CONCURRENT_HASHES", default_value_t = 0)]
+    pub max_concurrent_hashes: usize,
+    /// Seconds to keep serving after SIGTERM (readiness already 503).
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 0)]
+    pub shutdown_drain_seconds: u64,
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    db: Database,
+    hasher: hashing::Hasher,
+    signer: Arc<Signer>,
+    verifier: Verifier,
+    login_limiter: ratelimit::LoginLimiter,
+    signup_limiter: ratelimit::LoginLimiter,
+    password_min_chars: usize,
+    signup_enabled: bool,
+}
+
+impl FromRef<AppState> for Verifier {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+/// The OpenAPI description of the service.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "MyThoughts users service", description = "Accounts, sign-in and RS256 tokens (API.md)"),
+    paths(routes::login::login, routes::accounts::create_user, routes::accounts::sign_up, routes::keys::jwks),
+    components(schemas(users_api::User, users_api::Credentials, users_api::LoginResponse, kit::ErrorBody))
+)]
+pub struct ApiDoc;
+
+/// A built, bound users service.
+pub struct Application {
+    server: Server,
+}
+
+fn admin_password(config: &Config) -> Result<Option<String>, StartupError> {
+    if config.admin_username.is_none() {
+        return Ok(None);
+    }
+    if let Some(path) = &config.admin_password_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StartupError::Config(format!("ADMIN_PASSWORD_FILE {}: {e}", path.display())))?;
+        return Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()));
+    }
+    match &config.admin_password {
+        Some(p) => Ok(Some(p.clone())),
+        None => Err(StartupError::Config(
+            "ADMIN_USERNAME is set but neither ADMIN_PASSWORD nor ADMIN_PASSWORD_FILE is".into(),
+        )),
+    }
+}
+
+async fn ensure_admin(state: &AppState, username: &str, password: &str) -> Result<(), StartupError> {
+    let username = domain::Username::parse(username).map_err(|e| StartupError::Config(format!("ADMIN_USERNAME {e}")))?;
+    let password = domain::Password::parse_new(password, state.password_min_chars)
+        .map_err(|e| StartupError::Config(format!("ADMIN_PASSWORD {e}")))?;
+    let existing = store::find_user(&state.db, username.as_str()).await.context("cannot read users")?;
+    match existing {
+        Some(user) => {
+            let same = state.hasher.verify(&password, Some(&user.password_hash)).await?;
+            let hash = if same { user.password_hash.clone() } else { state.hasher.hash(&password).await? };
+            if !same || !user.is_admin {
+                store::update_admin(&state.db, user.id, &hash, true).await.context("cannot update administrator")?;
+            }
+        }
+        None => {
+            let hash = state.hasher.hash(&password).await?;
+            store::insert_user(&state.db, username.as_str(), &hash, true).await.context("cannot create administrator")?;
+        }
+    }
+    tracing::info!(username = %username, "administrator account ensured");
+    Ok(())
+}
+
+impl Application {
+    /// Load the key, connect and migrate the database, ensure the
+    /// administrator, and bind the listener.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let signer = Signer::from_file(&config.private_key_path)
+            .map_err(|e| StartupError::Config(format!("PRIVATE_KEY_PATH: {e}")))?
+            .with_lifetime(Duration::from_secs(config.token_lifetime_seconds))
+            .with_issuer(config.token_issuer.clone());
+        let admin_password = admin_password(&config)?;
+        let url = config.database.url(NAME);
+        let db = Database::connect_and_migrate(
+            &url,
+            config.database.database_max_connections,
+            store::MIGRATIONS,
+            Duration::from_secs(30),
+        )
+        .await?;
+        let state = AppState {
+            db: db.clone(),
+            hasher: hashing::Hasher::new(config.max_concurrent_hashes).await?,
+            verifier: signer.verifier(),
+            signer: Arc::new(signer),
+            login_limiter: ratelimit::LoginLimiter::new(
+                config.login_attempts_per_account,
+                config.login_attempts_per_address,
+            ),
+            signup_limiter: ratelimit::LoginLimiter::new(u32::MAX, config.signups_per_address),
+            password_min_chars: config.password_min_length,
+            signup_enabled: config.signup_enabled,
+        };
+        if let (Some(username), Some(password)) = (&config.admin_username, &admin_password) {
+            ensure_admin(&state, username, password).await?;
+        }
+        let service = Service {
+            name: NAME,
+            config: config.server.clone(),
+            api: routes::router(state),
+            openapi: ApiDoc::openapi(),
+            ready: ready_check(move || {
+                let db = db.clone();
+                async move { db.ping().await }
+            }),
+            drain: Duration::from_secs(config.shutdown_drain_seconds),
+        };
+        Ok(Self { server: Server::bind(service).await? })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Serve until `shutdown` is cancelled, then drain and return.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        self.server.run(shutdown).await
+    }
+}

@@ -1,0 +1,301 @@
+//! Token verification from PEM public keys and/or a JWKS URL, and the
+//! extractor that authenticates a request.
+
+use crate::keys::kid_of_public_pem;
+use crate::{ALGORITHM, Claims, KeyError};
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation, errors::ErrorKind};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Default location of the public key, as in the book.
+pub const DEFAULT_PUBLIC_KEY_PATH: &str = "/opt/keys/public_key.pub";
+
+/// Where a verifying service gets its public keys.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerifierConfig {
+    /// PEM public key file. Default `/opt/keys/public_key.pub` when `JWKS_URL` is unset.
+    #[arg(long, env = "PUBLIC_KEY_PATH")]
+    pub public_key_path: Option<PathBuf>,
+    /// The users service's JWK Set URL (cached; refetched on an unknown `kid`).
+    #[arg(long, env = "JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Least time between two JWKS fetches, in seconds.
+    #[arg(long, env = "JWKS_MIN_REFRESH_SECONDS", default_value_t = 10)]
+    pub jwks_min_refresh_seconds: u64,
+}
+
+impl VerifierConfig {
+    /// Build the verifier; a missing or unreadable key file is an error
+    /// naming the path.
+    pub fn build(&self) -> Result<Verifier, KeyError> {
+        let path = match (&self.public_key_path, &self.jwks_url) {
+            (Some(p), _) => Some(p.clone()),
+            (None, None) => Some(PathBuf::from(DEFAULT_PUBLIC_KEY_PATH)),
+            (None, Some(_)) => None,
+        };
+        let mut verifier = Verifier::empty();
+        if let Some(path) = path {
+            let pem = std::fs::read(&path)
+                .map_err(|e| KeyError::Read(path.display().to_string(), e.to_string()))?;
+            verifier = verifier.with_pem(&pem)?;
+        }
+        if let Some(url) = &self.jwks_url {
+            verifier = verifier.with_jwks_url(url, Duration::from_secs(self.jwks_min_refresh_seconds));
+        }
+        Ok(verifier)
+    }
+}
+
+/// Why a token was refused. Every variant is a 401 except [`Rejection::KeysUnavailable`] (503).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// No `Authorization` header.
+    #[error("missing token")]
+    Missing,
+    /// Not `Bearer <JWT>`, or not a parseable JWT.
+    #[error("malformed token")]
+    Malformed,
+    /// Algorithm other than RS256.
+    #[error("algorithm not allowed")]
+    Algorithm,
+    /// Signature does not verify with any known key.
+    #[error("invalid signature")]
+    Signature,
+    /// `exp` in the past.
+    #[error("token expired")]
+    Expired,
+    /// A required claim is missing or mistyped.
+    #[error("missing or invalid claim")]
+    Claims,
+    /// No key is known to verify with (key source unreachable).
+    #[error("verification keys unavailable")]
+    KeysUnavailable,
+}
+
+impl Rejection {
+    /// Short machine-readable reason for logs and metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Malformed => "malformed",
+            Self::Algorithm => "algorithm",
+            Self::Signature => "signature",
+            Self::Expired => "expired",
+            Self::Claims => "claims",
+            Self::KeysUnavailable => "keys_unavailable",
+        }
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            Self::KeysUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Cannot verify tokens right now"),
+            Self::Missing => (StatusCode::UNAUTHORIZED, "Authentication required"),
+            Self::Expired => (StatusCode::UNAUTHORIZED, "Token expired"),
+            _ => (StatusCode::UNAUTHORIZED, "Invalid token"),
+        };
+        let mut response = kit::error_response(status, message);
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+struct JwksSource {
+    url: String,
+    client: reqwest::Client,
+    min_refresh: Duration,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// Verifies RS256 tokens against PEM keys and/or keys fetched from a JWKS URL.
+#[derive(Clone)]
+pub struct Verifier {
+    keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
+    jwks: Option<Arc<JwksSource>>,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("jwks_url", &self.jwks.as_ref().map(|j| &j.url)).finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    fn empty() -> Self {
+        let mut validation = Validation::new(ALGORITHM);
+        validation.algorithms = vec![ALGORITHM];
+        validation.set_required_spec_claims(&["exp"]);
+        validation.leeway = 5;
+        Self { keys: Arc::default(), jwks: None, validation }
+    }
+
+    /// A verifier for one PEM public key.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        Self::empty().with_pem(pem)
+    }
+
+    /// A verifier for the keys of a JWK Set.
+    pub fn from_jwks(set: &JwkSet) -> Self {
+        let verifier = Self::empty();
+        verifier.load_jwks(set);
+        verifier
+    }
+
+    fn with_pem(self, pem: &[u8]) -> Result<Self, KeyError> {
+        let (kid, key) = kid_of_public_pem(pem)?;
+        self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(kid, key);
+        Ok(self)
+    }
+
+    fn with_jwks_url(mut self, url: &str, min_refresh: Duration) -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap_or_default();
+        self.jwks = Some(Arc::new(JwksSource {
+            url: url.to_owned(),
+            client,
+            min_refresh,
+            last_fetch: tokio::sync::Mutex::new(None),
+        }));
+        self
+    }
+
+    fn load_jwks(&self, set: &JwkSet) -> usize {
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        let mut loaded = 0;
+        for jwk in &set.keys {
+            let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk)) else {
+                continue;
+            };
+            keys.insert(kid, key);
+            loaded += 1;
+        }
+        loaded
+    }
+
+    /// Fetch the JWKS unless one was fetched less than `min_refresh` ago.
+    async fn refresh(&self) {
+        let Some(source) = &self.jwks else { return };
+        let mut last = source.last_fetch.lock().await;
+        if last.is_some_and(|t| t.elapsed() < source.min_refresh) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let fetched = async {
+            let response = source.client.get(&source.url).send().await?.error_for_status()?;
+            response.json::<JwkSet>().await
+        }
+        .await;
+        match fetched {
+            Ok(set) => {
+                let n = self.load_jwks(&set);
+                tracing::info!(url = %source.url, keys = n, "fetched JWKS");
+            }
+            Err(e) => tracing::warn!(url = %source.url, error = %e, "cannot fetch JWKS"),
+        }
+    }
+
+    fn candidates(&self, kid: Option<&str>) -> Vec<DecodingKey> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        match kid.and_then(|k| keys.get(k)) {
+            Some(key) => vec![key.clone()],
+            // No kid (the book's tokens) or an unknown one: try every key.
+            None => keys.values().cloned().collect(),
+        }
+    }
+
+    /// Verify a bare JWT (without the `Bearer ` prefix).
+    pub async fn verify(&self, token: &str) -> Result<Claims, Rejection> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
+        if header.alg != ALGORITHM {
+            return Err(Rejection::Algorithm);
+        }
+        let kid = header.kid.as_deref();
+        let known = kid.is_some_and(|k| self.keys.read().unwrap_or_else(|p| p.into_inner()).contains_key(k));
+        if !known && (kid.is_some() || self.keys.read().unwrap_or_else(|p| p.into_inner()).is_empty()) {
+            self.refresh().await;
+        }
+        let candidates = self.candidates(kid);
+        if candidates.is_empty() {
+            return Err(Rejection::KeysUnavailable);
+        }
+        let mut rejection = Rejection::Signature;
+        for key in &candidates {
+            match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(e) => {
+                    rejection = match e.kind() {
+                        ErrorKind::InvalidSignature => Rejection::Signature,
+                        ErrorKind::ExpiredSignature => Rejection::Expired,
+                        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Rejection::Algorithm,
+                        ErrorKind::MissingRequiredClaim(_)
+                        | ErrorKind::InvalidClaimFormat(_)
+                        | ErrorKind::InvalidAudience
+                        | ErrorKind::ImmatureSignature => Rejection::Claims,
+                        ErrorKind::Json(_) => Rejection::Claims,
+                        _ => Rejection::Malformed,
+                    };
+                    // Claims are checked after the signature: a claims error
+                    // means this was the right key.
+                    if rejection != Rejection::Signature {
+                        return Err(rejection);
+                    }
+                }
+            }
+        }
+        Err(rejection)
+    }
+
+    /// Verify the value of an `Authorization` header (`Bearer <JWT>`).
+    pub async fn verify_header(&self, value: Option<&str>) -> Result<Claims, Rejection> {
+        let value = value.ok_or(Rejection::Missing)?.trim();
+        let (scheme, token) = value.split_once(' ').ok_or(Rejection::Malformed)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(Rejection::Malformed);
+        }
+        self.verify(token.trim()).await
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    /// The `username` claim.
+    pub username: String,
+    /// True for administrators (`admin: true` claim).
+    pub admin: bool,
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    Verifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Verifier::from_ref(state);
+        let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        match verifier.verify_header(value).await {
+            Ok(claims) => Ok(Self { username: claims.username, admin: claims.admin }),
+            Err(rejection) => {
+                metrics::counter!("tokens_rejected_total", "reason" => rejection.reason()).increment(1);
+                tracing::info!(event = "token_rejected", reason = rejection.reason(), "token rejected");
+                Err(rejection.into_response())
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Validated input types of the thoughts service.
+
+/// The text of a thought: 1–250 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThoughtText(String);
+
+impl ThoughtText {
+    /// Longest accepted text, in characters.
+    pub const MAX_CHARS: usize = 250;
+
+    /// Trim and validate.
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        let trimmed = s.trim();
+        let n = trimmed.chars().count();
+        if n == 0 {
+            Err("must not be empty")
+        } else if n > Self::MAX_CHARS {
+            Err("must be at most 250 characters")
+        } else {
+            Ok(Self(trimmed.to_owned()))
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Case folding shared by stored text and search needles: Unicode lower case.
+pub fn fold(s: &str) -> String {
+    s.to_lowercase()
+}
+
+/// A search needle: non-empty, at most 250 characters (no thought is
+/// longer), matched literally and case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchNeedle {
+    folded: String,
+}
+
+impl SearchNeedle {
+    /// Validate a `search` parameter; `Ok(None)` for an empty one (no filter,
+    /// as in the book).
+    pub fn parse(s: &str) -> Result<Option<Self>, &'static str> {
+        if s.is_empty() {
+            return Ok(None);
+        }
+        if s.chars().count() > ThoughtText::MAX_CHARS {
+            return Err("must be at most 250 characters");
+        }
+        Ok(Some(Self { folded: fold(s) }))
+    }
+
+    /// The folded needle.
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+
+    /// Length in characters of the folded needle.
+    pub fn chars(&self) -> usize {
+        self.folded.chars().count()
+    }
+
+    /// An FTS5 phrase matching the needle literally (quotes doubled).
+    pub fn fts_phrase(&self) -> String {
+        format!("\"{}\"", self.folded.replace('"', "\"\""))
+    }
+
+    /// A `LIKE` pattern matching the needle as a substring, with `\` as the
+    /// escape character so that `%` and `_` are literal.
+    pub fn like_pattern(&self) -> String {
+        let mut out = String::with_capacity(self.folded.len() + 2);
+        out.push('%');
+        for c in self.folded.chars() {
+            if matches!(c, '\\' | '%' | '_') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('%');
+        out
+    }
+}
+
+/// A page request: how many items after which id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Items wanted (1–1000).
+    pub limit: u32,
+    /// Only ids greater than this.
+    pub after: i64,
+    /// True when the client asked for paging explicitly.
+    pub explicit: bool,
+}
+
+impl Page {
+    /// Largest page a client may ask for.
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// Parse `limit` and `after`; without them, the default cap applies.
+    pub fn parse(limit: Option<&str>, after: Option<&str>, cap: u32) -> Result<Self, (&'static str, &'static str)> {
+        let explicit = limit.is_some() || after.is_some();
+        let limit = match limit {
+            None => cap,
+            Some(s) => match s.trim().parse::<u32>() {
+                Ok(n) if (1..=Self::MAX_LIMIT).contains(&n) => n,
+                _ => return Err(("limit", "must be an integer from 1 to 1000")),
+            },
+        };
+        let after = match after {
+            None => 0,
+            Some(s) => match s.trim().parse::<i64>() {
+                Ok(n) if n >= 0 => n,
+                _ => return Err(("after", "must be a thought id (a non-negative integer)")),
+            },
+        };
+        Ok(Self { limit, after, explicit })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(ThoughtText::parse("  hi  ").expect("valid").as_str(), "hi");
+        assert!(ThoughtText::parse("   ").is_err());
+        assert!(ThoughtText::parse(&"é".repeat(250)).is_ok());
+        assert!(ThoughtText::parse(&"é".repeat(251)).is_err());
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        let n = SearchNeedle::parse("100%_a\\b").expect("valid").expect("non-empty");
+        assert_eq!(n.like_pattern(), "%100\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn fts_phrases_double_quotes() {
+        let n = SearchNeedle::parse("say \"Hi\"").expect("valid").expect("non-empty");
+        assert_eq!(n.fts_phrase(), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn paging_parameters_are_checked() {
+        assert_eq!(Page::parse(None, None, 1000), Ok(Page { limit: 1000, after: 0, explicit: false }));
+        assert_eq!(Page::parse(Some("10"), Some("5"), 1000), Ok(Page { limit: 10, after: 5, explicit: true }));
+        assert!(Page::parse(Some("0"), None, 1000).is_err());
+        assert!(Page::parse(Some("1001"), None, 1000).is_err());
+        assert!(Page::parse(None, Some("x"), 1000).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_of_1_to_250_chars_after_trim_is_valid(s in "\\PC{0,300}") {
+            let n = s.trim().chars().count();
+            prop_assert_eq!(ThoughtText::parse(&s).is_ok(), (1..=250).contains(&n));
+        }
+
+        #[test]
+        fn a_like_pattern_has_no_unescaped_wildcards(s in "[a-z%_\\\\]{1,20}") {
+            let needle = SearchNeedle::parse(&s).expect("valid").expect("non-empty");
+            let pattern = needle.like_pattern();
+            let inner = &pattern[1..pattern.len() - 1];
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' {
+                    prop_assert!(matches!(chars.next(), Some('\\' | '%' | '_')));
+                } else {
+                    prop_assert!(c != '%' && c != '_');
+                }
+            }
+        }
+
+        #[test]
+        fn folding_is_idempotent(s in "\\PC{0,50}") {
+            prop_assert_eq!(fold(&fold(&s)), fold(&s));
+        }
+    }
+}

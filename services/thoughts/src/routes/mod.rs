@@ -1,0 +1,70 @@
+//! HTTP routes of the thoughts service, one module per resource.
+
+pub mod admin;
+pub mod me;
+pub mod thoughts;
+
+use crate::AppState;
+use crate::domain::{Page, SearchNeedle};
+use crate::error::ApiError;
+use crate::store;
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{delete, get};
+use kit::Params;
+
+/// All routes (paths without trailing slash; the chassis accepts both).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/me/thoughts", get(me::list_my_thoughts).post(me::create_thought))
+        .route("/api/me/thoughts/{id}", delete(me::delete_my_thought))
+        .route("/api/thoughts", get(thoughts::list_thoughts))
+        .route("/api/thoughts/{id}", get(thoughts::get_thought))
+        .route("/admin/thoughts/{id}", delete(admin::delete_thought))
+        .with_state(state)
+}
+
+/// A thought id from the path; anything but a positive integer is a 404,
+/// as the book's `<int:thought_id>` routes answer.
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
+}
+
+/// A list response: a page of thoughts, ascending id, with a `Link: rel="next"`
+/// header when more follow.
+async fn list_response(
+    state: &AppState,
+    path: &'static str,
+    username: Option<&str>,
+    params: &Params,
+    searchable: bool,
+) -> Result<Response, ApiError> {
+    let search = if searchable { params.get("search") } else { None };
+    let needle = match search {
+        Some(s) => SearchNeedle::parse(s).map_err(|e| ApiError::field("search", e))?,
+        None => None,
+    };
+    let page = Page::parse(params.get("limit"), params.get("after"), state.list_max)
+        .map_err(|(field, e)| ApiError::field(field, e))?;
+    if needle.is_some() {
+        metrics::counter!("thoughts_searches_total").increment(1);
+    }
+    let mut items = store::list(&state.db, username, needle.as_ref(), page).await?;
+    let more = items.len() > page.limit as usize;
+    items.truncate(page.limit as usize);
+    let mut response = Json(&items).into_response();
+    if let (true, Some(last)) = (more, items.last()) {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(s) = search.filter(|s| !s.is_empty()) {
+            query.push(("search", s.to_owned()));
+        }
+        query.push(("limit", page.limit.to_string()));
+        query.push(("after", last.id.to_string()));
+        let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
+        if let Ok(value) = HeaderValue::from_str(&format!("<{path}?{qs}>; rel=\"next\"")) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
+}

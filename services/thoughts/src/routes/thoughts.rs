@@ -1,0 +1,36 @@
+//! Everyone's thoughts: `/api/thoughts/`.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::store;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use kit::Params;
+use thoughts_api::Thought;
+
+/// All thoughts, ascending id; `search` keeps those containing it
+/// (case-insensitive, literal). Capped and paged with `Link: rel="next"`.
+#[utoipa::path(
+    get, path = "/api/thoughts/", tag = "thoughts",
+    params(
+        ("search" = Option<String>, Query, description = "case-insensitive literal substring"),
+        ("limit" = Option<u32>, Query, description = "page size, 1-1000"),
+        ("after" = Option<i64>, Query, description = "only ids greater than this (cursor)"),
+    ),
+    responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody))
+)]
+pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
+    super::list_response(&state, "/api/thoughts/", None, &params, true).await
+}
+
+/// One thought: 200, or 404.
+#[utoipa::path(
+    get, path = "/api/thoughts/{id}/", tag = "thoughts",
+    params(("id" = i64, Path, description = "thought id")),
+    responses((status = 200, body = Thought), (status = 404, body = kit::ErrorBody))
+)]
+pub async fn get_thought(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Thought>, ApiError> {
+    let id = super::parse_id(&id)?;
+    store::get(&state.db, id).await?.map(Json).ok_or(ApiError::NotFound)
+}

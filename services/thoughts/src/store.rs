@@ -1,0 +1,115 @@
+//! Database access for thoughts. CRUD SQL is shared by both engines; search
+//! differs: FTS5 trigram on SQLite, `like` + `pg_trgm` GIN on PostgreSQL.
+
+use crate::domain::{Page, SearchNeedle, ThoughtText, fold};
+use kit::db::{Database, Migrations};
+use kit::on_pool;
+use sqlx::Row;
+use thoughts_api::Thought;
+
+/// The embedded migrations, applied at start-up.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &[(1, "thoughts", include_str!("../migrations/sqlite/0001_thoughts.sql"))],
+    postgres: &[(1, "thoughts", include_str!("../migrations/postgres/0001_thoughts.sql"))],
+};
+
+macro_rules! thought_from_row {
+    ($row:expr) => {
+        Thought {
+            id: $row.try_get("id")?,
+            username: $row.try_get("username")?,
+            text: $row.try_get("text")?,
+            timestamp: $row.try_get("timestamp")?,
+        }
+    };
+}
+
+/// Run `$sql` with the binds, collecting thoughts.
+macro_rules! fetch_thoughts {
+    ($db:expr, $sql:expr $(, $bind:expr)*) => {
+        on_pool!($db, |pool| {
+            let rows = sqlx::query($sql)$(.bind($bind))*.fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(thought_from_row!(row));
+            }
+            Ok::<_, sqlx::Error>(out)
+        })
+    };
+}
+
+const INSERT: &str = "insert into thoughts (username, text, folded, timestamp) values ($1, $2, $3, $4) \
+     returning id, username, text, timestamp";
+const GET: &str = "select id, username, text, timestamp from thoughts where id = $1";
+const DELETE: &str = "delete from thoughts where id = $1";
+const LIST_ALL: &str = "select id, username, text, timestamp from thoughts where id > $1 order by id limit $2";
+const LIST_BY_USER: &str =
+    "select id, username, text, timestamp from thoughts where username = $1 and id > $2 order by id limit $3";
+/// SQLite, needles of 3+ characters: the trigram index answers, in id order.
+const SEARCH_SQLITE_FTS: &str = "select t.id, t.username, t.text, t.timestamp \
+     from thoughts_fts f join thoughts t on t.id = f.rowid \
+     where thoughts_fts match $1 and f.rowid > $2 order by f.rowid limit $3";
+/// SQLite, 1–2 character needles (shorter than a trigram): a scan in id
+/// order, stopped by the page limit.
+const SEARCH_SQLITE_SHORT: &str = "select id, username, text, timestamp from thoughts \
+     where id > $2 and instr(folded, $1) > 0 order by id limit $3";
+/// PostgreSQL: `like` on the folded text, served by the trigram GIN index.
+const SEARCH_POSTGRES: &str = "select id, username, text, timestamp from thoughts \
+     where folded like $1 escape '\\' and id > $2 order by id limit $3";
+
+/// Store a new thought by `username`.
+pub async fn insert(db: &Database, username: &str, text: &ThoughtText) -> Result<Thought, sqlx::Error> {
+    let now = kit::time::now();
+    on_pool!(db, |pool| {
+        let row = sqlx::query(INSERT)
+            .bind(username)
+            .bind(text.as_str())
+            .bind(fold(text.as_str()))
+            .bind(now)
+            .fetch_one(pool)
+            .await?;
+        Ok(thought_from_row!(row))
+    })
+}
+
+/// One thought by id.
+pub async fn get(db: &Database, id: i64) -> Result<Option<Thought>, sqlx::Error> {
+    on_pool!(db, |pool| {
+        match sqlx::query(GET).bind(id).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(thought_from_row!(row))),
+            None => Ok(None),
+        }
+    })
+}
+
+/// Delete a thought; true when it existed.
+pub async fn delete(db: &Database, id: i64) -> Result<bool, sqlx::Error> {
+    on_pool!(db, |pool| {
+        let done = sqlx::query(DELETE).bind(id).execute(pool).await?;
+        Ok(done.rows_affected() > 0)
+    })
+}
+
+/// Up to `page.limit + 1` thoughts (the extra one tells that more exist),
+/// ascending id, optionally only `username`'s or matching `needle`.
+pub async fn list(
+    db: &Database,
+    username: Option<&str>,
+    needle: Option<&SearchNeedle>,
+    page: Page,
+) -> Result<Vec<Thought>, sqlx::Error> {
+    let fetch = i64::from(page.limit) + 1;
+    match (username, needle, db) {
+        (Some(user), _, _) => fetch_thoughts!(db, LIST_BY_USER, user, page.after, fetch),
+        (None, None, _) => fetch_thoughts!(db, LIST_ALL, page.after, fetch),
+        (None, Some(n), Database::Sqlite(_)) if n.chars() >= 3 => {
+            fetch_thoughts!(db, SEARCH_SQLITE_FTS, n.fts_phrase(), page.after, fetch)
+        }
+        (None, Some(n), Database::Sqlite(_)) => {
+            fetch_thoughts!(db, SEARCH_SQLITE_SHORT, n.folded().to_owned(), page.after, fetch)
+        }
+        (None, Some(n), Database::Postgres(_)) => {
+            fetch_thoughts!(db, SEARCH_POSTGRES, n.like_pattern(), page.after, fetch)
+        }
+    }
+}

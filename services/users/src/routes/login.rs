@@ -1,0 +1,49 @@
+//! `POST /api/login/`: password in, RS256 token out.
+
+use super::required;
+use crate::AppState;
+use crate::domain::{Password, Username};
+use crate::error::ApiError;
+use crate::store;
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use kit::Params;
+use std::net::SocketAddr;
+use users_api::LoginResponse;
+
+/// Sign in: 200 `{"Authorized": "Bearer <JWT>"}`; 401 for an unknown user or
+/// a wrong password alike; 429 when the account or address tries too often.
+#[utoipa::path(
+    post, path = "/api/login/", tag = "users",
+    request_body(content = users_api::Credentials, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, body = kit::ErrorBody), (status = 401, body = kit::ErrorBody),
+        (status = 429, body = kit::ErrorBody),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    params: Params,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let [username, password] = required(&params, ["username", "password"])?;
+    let username = Username::parse(username).map_err(|e| ApiError::field("username", e))?;
+    let password = Password::parse(password).map_err(|e| ApiError::field("password", e))?;
+    if let Err(wait) = state.login_limiter.check(username.as_str(), peer.ip()) {
+        metrics::counter!("logins_total", "outcome" => "rate_limited").increment(1);
+        tracing::warn!(event = "login_rate_limited", username = %username, address = %peer.ip(), "login rate limited");
+        return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
+    }
+    let user = store::find_user(&state.db, username.as_str()).await?;
+    let valid = state.hasher.verify(&password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let Some(user) = user.filter(|_| valid) else {
+        metrics::counter!("logins_total", "outcome" => "failed").increment(1);
+        tracing::warn!(event = "login_failed", username = %username, address = %peer.ip(), "login failed");
+        return Err(ApiError::InvalidCredentials);
+    };
+    let token = state.signer.issue(&user.username, user.is_admin).map_err(anyhow::Error::from)?;
+    metrics::counter!("logins_total", "outcome" => "success").increment(1);
+    tracing::info!(event = "login_succeeded", username = %user.username, "login succeeded");
+    Ok(Json(LoginResponse { authorized: format!("Bearer {token}") }))
+}
