@@ -1,1 +1,228 @@
-//! placeholder
+//! Test support shared by the services' test suites (dev-dependency only):
+//! key pairs generated at run time, a fresh database per test on SQLite or
+//! PostgreSQL (a throwaway cluster started from the installed binaries, or
+//! the server named by `TEST_DATABASE_URL`), and readiness polling.
+//!
+//! It knows no service: each suite starts its own application.
+
+use sqlx::Connection;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A generated RSA key pair, also written to PEM files.
+#[derive(Debug)]
+pub struct Keys {
+    /// PKCS#8 PEM private key.
+    pub private_pem: String,
+    /// SPKI PEM public key.
+    pub public_pem: String,
+    /// File holding `private_pem`.
+    pub private_path: PathBuf,
+    /// File holding `public_pem`.
+    pub public_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn generate() -> Keys {
+    let (private_pem, public_pem) = tokens::generate_key_pair().expect("key generation works");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let private_path = dir.path().join("private_key.pem");
+    let public_path = dir.path().join("public_key.pub");
+    std::fs::write(&private_path, &private_pem).expect("write private key");
+    std::fs::write(&public_path, &public_pem).expect("write public key");
+    Keys { private_pem, public_pem, private_path, public_path, _dir: dir }
+}
+
+/// The key pair the services under test use (one per test process).
+pub fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(generate)
+}
+
+/// An unrelated key pair, for forged tokens.
+pub fn other_keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(generate)
+}
+
+/// Which database engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh database on a PostgreSQL server.
+    Postgres,
+}
+
+/// A fresh, empty database for one test; dropping it removes SQLite files.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// Connection URL for the service under test.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh database on `engine`.
+pub async fn database(engine: Engine) -> TestDatabase {
+    match engine {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
+            TestDatabase { url, _dir: Some(dir) }
+        }
+        Engine::Postgres => {
+            let admin = postgres_admin_url();
+            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL server: {e}"));
+            sqlx::query(sqlx::AssertSqlSafe(format!("create database \"{name}\"")))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            TestDatabase { url: with_database(&admin, &name), _dir: None }
+        }
+    }
+}
+
+/// Replace the database name in a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Where the throwaway cluster lives (shared by the test processes of one user).
+pub fn cluster_dir() -> PathBuf {
+    std::env::temp_dir().join("mythoughts-test-pg")
+}
+
+/// The URL of a PostgreSQL server where tests may create databases:
+/// `TEST_DATABASE_URL` if set, else a throwaway cluster started (once, and
+/// reused by later test processes) from the installed PostgreSQL binaries.
+pub fn postgres_admin_url() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+            return url;
+        }
+        start_cluster(&cluster_dir()).unwrap_or_else(|e| panic!("cannot start a test PostgreSQL cluster: {e}"))
+    })
+    .clone()
+}
+
+fn pg_bin(name: &str) -> Result<PathBuf, String> {
+    if let Ok(dir) = std::env::var("PG_BIN") {
+        return Ok(Path::new(&dir).join(name));
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin").join(name)).filter(|p| p.exists()).collect())
+        .unwrap_or_default();
+    found.sort();
+    found.pop().ok_or_else(|| format!("{name} not found: install PostgreSQL or set TEST_DATABASE_URL"))
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
+}
+
+/// Run a PostgreSQL tool, as the `postgres` user when we are root (the
+/// server refuses to run as root).
+fn run_pg(tool: &str, args: &[&str]) -> Result<(), String> {
+    let bin = pg_bin(tool)?;
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let out = cmd.args(args).output().map_err(|e| format!("{tool}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{tool} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+fn start_cluster(dir: &Path) -> Result<String, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let url = format!("postgres://postgres@localhost/postgres?host={}&port=5432", dir.display());
+    // One process at a time initialises or starts the cluster.
+    let lock = std::fs::File::create(dir.join("lock")).map_err(|e| e.to_string())?;
+    lock.lock().map_err(|e| e.to_string())?;
+    if dir.join("data").join("postmaster.pid").exists() && dir.join(".s.PGSQL.5432").exists() {
+        return Ok(url);
+    }
+    if is_root() {
+        let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir).status().map_err(|e| e.to_string())?;
+        if !ok.success() {
+            return Err("cannot chown the cluster directory to postgres".into());
+        }
+    }
+    let data = dir.join("data");
+    let data_s = data.display().to_string();
+    if !data.join("PG_VERSION").exists() {
+        run_pg("initdb", &["-D", &data_s, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"])?;
+    }
+    let opts = format!("-c listen_addresses='' -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", dir.display());
+    let log = dir.join("server.log").display().to_string();
+    run_pg("pg_ctl", &["-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"])?;
+    Ok(url)
+}
+
+/// Poll `GET {base}/readyz` until it answers 200, for at most 20 seconds.
+pub async fn wait_ready(base: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{base} did not become ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Generate a module with one test per engine:
+/// `both_engines!(async fn name(engine) { ... })` gives `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! both_engines {
+    ($(async fn $name:ident($engine:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                async fn run($engine: $crate::Engine) $body
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() { run($crate::Engine::Sqlite).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() { run($crate::Engine::Postgres).await }
+            }
+        )*
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_name_is_replaced_in_urls() {
+        assert_eq!(with_database("postgres://u@h:1/postgres", "t"), "postgres://u@h:1/t");
+        assert_eq!(with_database("postgres://u@h/postgres?host=/tmp/x", "t"), "postgres://u@h/t?host=/tmp/x");
+        assert_eq!(with_database("postgres://u@h", "t"), "postgres://u@h/t");
+    }
+}

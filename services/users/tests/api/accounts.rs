@@ -1,0 +1,92 @@
+//! Account creation: the book's `POST /admin/users/` and our sign-up.
+
+use crate::helpers::{decode, spawn, spawn_with};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+testkit::both_engines! {
+    async fn an_administrator_creates_a_user_who_can_then_log_in(engine) {
+        let app = spawn(engine).await;
+        let admin = app.admin_bearer().await;
+        let (_, claims) = decode(&admin);
+        assert_eq!(claims["admin"], true);
+        let r = app.post_form("/admin/users/", &[("username", "stephen"), ("password", "a strong password")], Some(&admin)).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let user: Value = r.json().await.expect("json");
+        assert_eq!(user["username"], "stephen");
+        assert!(user["id"].as_i64().expect("id") > 0);
+        let creation = user["creation"].as_str().expect("creation");
+        assert!(chrono::NaiveDateTime::parse_from_str(creation, "%Y-%m-%dT%H:%M:%S%.f").is_ok(), "{creation}");
+        assert!(user.get("password").is_none() && user.get("password_hash").is_none());
+        assert_eq!(app.login("stephen", "a strong password").await.0, StatusCode::OK);
+    }
+
+    async fn creating_users_needs_an_administrator_token(engine) {
+        let app = spawn(engine).await;
+        let form = [("username", "stephen"), ("password", "a strong password")];
+        assert_eq!(app.post_form("/admin/users/", &form, None).await.status(), StatusCode::UNAUTHORIZED);
+        app.sign_up("bruce", "a strong password").await;
+        let (_, body) = app.login("bruce", "a strong password").await;
+        let user_token = body["Authorized"].as_str().expect("token");
+        assert_eq!(app.post_form("/admin/users/", &form, Some(user_token)).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(app.post_form("/admin/users/", &form, Some("Bearer garbage")).await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn a_taken_username_gets_409(engine) {
+        let app = spawn(engine).await;
+        assert_eq!(app.sign_up("bruce", "a strong password").await.status(), StatusCode::CREATED);
+        let again = app.sign_up("bruce", "another strong password").await;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        let body: Value = again.json().await.expect("json");
+        assert!(body["message"].is_string());
+        // The first account is untouched.
+        assert_eq!(app.login("bruce", "a strong password").await.0, StatusCode::OK);
+    }
+
+    async fn ids_increase_in_creation_order(engine) {
+        let app = spawn(engine).await;
+        let a: Value = app.sign_up("first", "a strong password").await.json().await.expect("json");
+        let b: Value = app.sign_up("second", "a strong password").await.json().await.expect("json");
+        assert!(b["id"].as_i64() > a["id"].as_i64());
+    }
+
+    async fn sign_up_enforces_the_password_policy_and_username_rules(engine) {
+        let app = spawn(engine).await;
+        let short = app.sign_up("bruce", "short").await;
+        assert_eq!(short.status(), StatusCode::BAD_REQUEST);
+        let body: Value = short.json().await.expect("json");
+        assert_eq!(body["message"], "Input payload validation failed");
+        assert!(body["errors"]["password"].as_str().expect("message").contains("12"));
+        assert_eq!(app.sign_up(&"x".repeat(51), "a strong password").await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(app.sign_up("tab\there", "a strong password").await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(app.sign_up("Jane Doe", "a strong password").await.status(), StatusCode::CREATED);
+        assert_eq!(app.sign_up("ünïcödé", "a strong password").await.status(), StatusCode::CREATED);
+        assert_eq!(app.login("ünïcödé", "a strong password").await.0, StatusCode::OK);
+    }
+
+    async fn sign_up_can_be_switched_off(engine) {
+        let app = spawn_with(engine, &["--signup-enabled", "false"]).await;
+        assert_eq!(app.sign_up("bruce", "a strong password").await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(app.login("bruce", "a strong password").await.0, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn the_jwks_publishes_the_key_that_verifies_tokens(engine) {
+        let app = spawn(engine).await;
+        let jwks: jsonwebtoken::jwk::JwkSet = app.client.get(format!("{}/.well-known/jwks.json", app.base))
+            .send().await.expect("sent").json().await.expect("jwks");
+        assert_eq!(jwks.keys.len(), 1);
+        let jwk = &jwks.keys[0];
+        let bearer = app.admin_bearer().await;
+        let (header, _) = decode(&bearer);
+        assert_eq!(jwk.common.key_id, header.kid);
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).expect("usable key");
+        let token = bearer.strip_prefix("Bearer ").expect("prefix");
+        let validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        assert!(jsonwebtoken::decode::<Value>(token, &key, &validation).is_ok());
+        let raw: Value = app.client.get(format!("{}/.well-known/jwks.json", app.base))
+            .send().await.expect("sent").json().await.expect("json");
+        for field in ["kid", "kty", "alg", "use", "n", "e"] {
+            assert!(raw["keys"][0][field].is_string(), "{field}");
+        }
+    }
+}

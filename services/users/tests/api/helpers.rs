@@ -1,0 +1,109 @@
+//! Start a users service for one test and talk to it.
+
+use clap::Parser;
+use reqwest::StatusCode;
+use serde_json::Value;
+pub use testkit::Engine;
+use tokio_util::sync::CancellationToken;
+
+/// A running users service with a fresh database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub admin_username: String,
+    pub admin_password: String,
+    shutdown: CancellationToken,
+    _db: testkit::TestDatabase,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Start the service with the default test configuration plus `extra` flags.
+pub async fn spawn_with(engine: Engine, extra: &[&str]) -> TestApp {
+    let db = testkit::database(engine).await;
+    let keys = testkit::keys();
+    let admin_password = format!("admin-{}", uuid::Uuid::new_v4());
+    let key_path = keys.private_path.display().to_string();
+    let mut args = vec![
+        "users-service",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--log-format",
+        "pretty",
+        "--database-url",
+        &db.url,
+        "--private-key-path",
+        &key_path,
+        "--admin-username",
+        "admin",
+        "--admin-password",
+        &admin_password,
+    ];
+    args.extend_from_slice(extra);
+    let config = users::Config::try_parse_from(args).expect("valid test configuration");
+    let app = users::Application::build(config).await.unwrap_or_else(|e| panic!("users service failed to start: {e}"));
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    testkit::wait_ready(&base).await;
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        admin_username: "admin".into(),
+        admin_password: admin_password.clone(),
+        shutdown,
+        _db: db,
+    }
+}
+
+/// Start the service with the default test configuration.
+pub async fn spawn(engine: Engine) -> TestApp {
+    spawn_with(engine, &[]).await
+}
+
+impl TestApp {
+    /// POST a form to `path`, optionally with a `Bearer` token.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], bearer: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.post(format!("{}{path}", self.base)).form(form);
+        if let Some(b) = bearer {
+            req = req.header("authorization", b);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Log in; returns the status and body.
+    pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Value) {
+        let r = self.post_form("/api/login/", &[("username", username), ("password", password)], None).await;
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The administrator's `Bearer <JWT>`.
+    pub async fn admin_bearer(&self) -> String {
+        let (status, body) = self.login(&self.admin_username, &self.admin_password).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["Authorized"].as_str().expect("Authorized field").to_owned()
+    }
+
+    /// Sign up a user through the public endpoint.
+    pub async fn sign_up(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_form("/api/users/", &[("username", username), ("password", password)], None).await
+    }
+}
+
+/// The claims of a token, verified with the test public key by
+/// `jsonwebtoken` directly (not the service's code).
+pub fn decode(bearer: &str) -> (jsonwebtoken::Header, Value) {
+    let token = bearer.strip_prefix("Bearer ").expect("Bearer prefix");
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(testkit::keys().public_pem.as_bytes()).expect("public key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_required_spec_claims(&["exp"]);
+    let data = jsonwebtoken::decode::<Value>(token, &key, &validation).expect("token verifies with the public key");
+    (data.header, data.claims)
+}

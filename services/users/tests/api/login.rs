@@ -1,0 +1,100 @@
+//! `POST /api/login/` — the book's login scenarios and ours.
+
+use crate::helpers::{decode, spawn, spawn_with};
+use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+
+testkit::both_engines! {
+    async fn logging_in_returns_an_rs256_bearer_token_with_the_books_claims(engine) {
+        let app = spawn(engine).await;
+        assert_eq!(app.sign_up("bruce", "a strong password").await.status(), StatusCode::CREATED);
+        let (status, body) = app.login("bruce", "a strong password").await;
+        assert_eq!(status, StatusCode::OK);
+        let bearer = body["Authorized"].as_str().expect("Authorized");
+        let (header, claims) = decode(bearer);
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+        assert!(header.kid.is_some(), "kid header");
+        assert_eq!(claims["username"], "bruce");
+        let iat = claims["iat"].as_i64().expect("iat");
+        let exp = claims["exp"].as_i64().expect("exp");
+        assert_eq!(exp - iat, 2 * 24 * 3600, "two days");
+        assert!(claims.get("aud").is_none(), "no aud: the book's verifier rejects it");
+        assert!(claims.get("admin").is_none(), "ordinary users are not administrators");
+    }
+
+    async fn logging_in_accepts_json_and_query_string_too(engine) {
+        let app = spawn(engine).await;
+        app.sign_up("jane doe", "a strong password").await;
+        let json = app.client.post(format!("{}/api/login", app.base))
+            .json(&serde_json::json!({"username": "jane doe", "password": "a strong password"}))
+            .send().await.expect("sent");
+        assert_eq!(json.status(), StatusCode::OK);
+        let query = app.client.post(format!("{}/api/login/?username=jane%20doe&password=a%20strong%20password", app.base))
+            .send().await.expect("sent");
+        assert_eq!(query.status(), StatusCode::OK);
+    }
+
+    async fn a_wrong_password_and_an_unknown_user_get_the_same_401(engine) {
+        let app = spawn(engine).await;
+        app.sign_up("bruce", "a strong password").await;
+        let (wrong_status, wrong_body) = app.login("bruce", "not the password").await;
+        let (unknown_status, unknown_body) = app.login("nobody", "not the password").await;
+        assert_eq!(wrong_status, StatusCode::UNAUTHORIZED);
+        assert_eq!(unknown_status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong_body, unknown_body);
+    }
+
+    async fn missing_fields_get_a_400_naming_them(engine) {
+        let app = spawn(engine).await;
+        let r = app.post_form("/api/login/", &[], None).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(body["message"], "Input payload validation failed");
+        assert!(body["errors"]["username"].is_string());
+        assert!(body["errors"]["password"].is_string());
+    }
+
+    async fn too_many_attempts_on_one_account_get_429_with_retry_after(engine) {
+        let app = spawn_with(engine, &["--login-attempts-per-account", "3"]).await;
+        for _ in 0..3 {
+            assert_eq!(app.login("bruce", "wrong password").await.0, StatusCode::UNAUTHORIZED);
+        }
+        let r = app.post_form("/api/login/", &[("username", "bruce"), ("password", "x")], None).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+        assert!((1..=60).contains(&retry), "{retry}");
+        // Another account is not locked out by it.
+        assert_eq!(app.login("stephen", "wrong password").await.0, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn too_many_attempts_from_one_address_get_429(engine) {
+        let app = spawn_with(engine, &["--login-attempts-per-address", "4"]).await;
+        for name in ["a", "b", "c", "d"] {
+            assert_eq!(app.login(name, "wrong password").await.0, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(app.login("e", "wrong password").await.0, StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_user_costs_about_the_same_time_as_a_wrong_password() {
+    let app = spawn(testkit::Engine::Sqlite).await;
+    app.sign_up("bruce", "a strong password").await;
+    // Median of a few tries each, so that one scheduling hiccup does not decide.
+    let mut wrong = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        app.login("bruce", "not the password").await;
+        wrong.push(t.elapsed());
+        let t = Instant::now();
+        app.login("nobody", "not the password").await;
+        unknown.push(t.elapsed());
+    }
+    wrong.sort();
+    unknown.sort();
+    let (w, u) = (wrong[2], unknown[2]);
+    // Both pay for one argon2id verification: neither is a fast path.
+    assert!(u * 3 > w && w * 3 > u, "wrong password {w:?} vs unknown user {u:?}");
+    assert!(u > Duration::from_millis(1), "an unknown user must still cost a hash: {u:?}");
+}

@@ -1,0 +1,7 @@
+//! Black-box API tests of the users service: the real application over a
+//! real socket on port 0, a fresh database per test, on SQLite and PostgreSQL.
+
+mod accounts;
+mod chassis;
+mod helpers;
+mod login;
