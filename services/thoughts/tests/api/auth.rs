@@ -1,0 +1,153 @@
+//! Token verification: forged tokens are 401 (never 500), and keys can come
+//! from a JWKS URL with rotation.
+
+use crate::helpers::{Engine, bearer, sign, sign_with, spawn, spawn_with};
+use axum::routing::get;
+use base64::Engine as _;
+use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn b64(v: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+fn forged_tokens() -> Vec<(&'static str, String)> {
+    let keys = testkit::keys();
+    let claims = json!({"username": "mallory", "iat": now(), "exp": now() + 3600});
+    let good = sign(&claims);
+    let hs256 = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(keys.public_pem.as_bytes()),
+    )
+    .expect("hs256");
+    let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    parts[1] = b64(&json!({"username": "admin", "iat": now(), "exp": now() + 3600, "admin": true}));
+    let tampered = parts.join(".");
+    vec![
+        ("alg none", format!("Bearer {}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&claims))),
+        ("HS256 keyed with the public key", format!("Bearer {hs256}")),
+        ("PS256", format!("Bearer {}", sign_with(&claims, Algorithm::PS256, &keys.private_pem, None))),
+        ("RS512", format!("Bearer {}", sign_with(&claims, Algorithm::RS512, &keys.private_pem, None))),
+        ("another key", format!("Bearer {}", sign_with(&claims, Algorithm::RS256, &testkit::other_keys().private_pem, None))),
+        ("expired", format!("Bearer {}", sign(&json!({"username": "mallory", "iat": now() - 7200, "exp": now() - 3600})))),
+        ("no exp", format!("Bearer {}", sign(&json!({"username": "mallory", "iat": now()})))),
+        ("no iat", format!("Bearer {}", sign(&json!({"username": "mallory", "exp": now() + 3600})))),
+        ("no username", format!("Bearer {}", sign(&json!({"iat": now(), "exp": now() + 3600})))),
+        ("username not a string", format!("Bearer {}", sign(&json!({"username": 7, "iat": now(), "exp": now() + 3600})))),
+        ("tampered payload", format!("Bearer {tampered}")),
+        ("garbage", "Bearer garbage".to_owned()),
+        ("missing Bearer", good.clone()),
+        ("Bearer and nothing", "Bearer ".to_owned()),
+        ("empty header", String::new()),
+        ("Basic scheme", "Basic bWFsbG9yeTpwYXNz".to_owned()),
+        ("three dots of noise", "Bearer a.b.c".to_owned()),
+    ]
+}
+
+testkit::both_engines! {
+    async fn every_forged_expired_or_malformed_token_is_401(engine) {
+        let app = spawn(engine).await;
+        for (case, authorization) in forged_tokens() {
+            let r = app.post_thought_with(&authorization, "forged").await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{case}");
+            let body: Value = r.json().await.unwrap_or_else(|_| panic!("{case}: JSON body"));
+            assert!(body["message"].is_string(), "{case}");
+            let r = app.client.get(app.url("/api/me/thoughts/")).header("authorization", &authorization).send().await.expect("sent");
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{case} on list");
+        }
+        assert!(app.get_list("/api/thoughts/").await.is_empty(), "no forged thought was stored");
+        // And a good one still works.
+        assert_eq!(app.post_thought_with(&bearer("bruce"), "real").await.status(), StatusCode::CREATED);
+    }
+}
+
+/// A JWKS endpoint under the test's control, counting its fetches.
+struct JwksServer {
+    url: String,
+    keys: Arc<Mutex<JwkSet>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+fn jwk_for(private_pem: &str) -> (String, Jwk) {
+    let key = EncodingKey::from_rsa_pem(private_pem.as_bytes()).expect("key");
+    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).expect("jwk");
+    let kid = jwk.thumbprint(ThumbprintHash::SHA256).expect("thumbprint");
+    jwk.common.key_id = Some(kid.clone());
+    (kid, jwk)
+}
+
+async fn jwks_server(initial: Vec<Jwk>) -> JwksServer {
+    let keys = Arc::new(Mutex::new(JwkSet { keys: initial }));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let (k, f) = (keys.clone(), fetches.clone());
+    let router = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        get(move || {
+            let (k, f) = (k.clone(), f.clone());
+            async move {
+                f.fetch_add(1, Ordering::SeqCst);
+                let set = k.lock().expect("lock").clone();
+                axum::Json(set)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    JwksServer { url, keys, fetches }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_from_a_jwks_url_verify_tokens_and_a_new_kid_triggers_a_refetch() {
+    let (kid_a, jwk_a) = jwk_for(&testkit::keys().private_pem);
+    let (kid_b, jwk_b) = jwk_for(&testkit::other_keys().private_pem);
+    let jwks = jwks_server(vec![jwk_a.clone()]).await;
+    let app = spawn_with(Engine::Sqlite, &["--jwks-url", &jwks.url, "--jwks-min-refresh-seconds", "0"]).await;
+    let claims = json!({"username": "bruce", "iat": now(), "exp": now() + 3600});
+    let token_a = sign_with(&claims, Algorithm::RS256, &testkit::keys().private_pem, Some(&kid_a));
+    assert_eq!(app.post_thought_with(&format!("Bearer {token_a}"), "signed by A").await.status(), StatusCode::CREATED);
+    // The book's tokens carry no kid: any published key may verify them.
+    assert_eq!(app.post_thought_with(&bearer("bruce"), "no kid").await.status(), StatusCode::CREATED);
+    // Rotation: the users service starts publishing key B, then signs with it.
+    let token_b = sign_with(&claims, Algorithm::RS256, &testkit::other_keys().private_pem, Some(&kid_b));
+    assert_eq!(app.post_thought_with(&format!("Bearer {token_b}"), "too early").await.status(), StatusCode::UNAUTHORIZED);
+    jwks.keys.lock().expect("lock").keys = vec![jwk_a, jwk_b];
+    assert_eq!(app.post_thought_with(&format!("Bearer {token_b}"), "signed by B").await.status(), StatusCode::CREATED);
+    assert_eq!(app.post_thought_with(&format!("Bearer {token_a}"), "A still valid").await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_kids_do_not_make_the_service_hammer_the_jwks_url() {
+    let (_, jwk_a) = jwk_for(&testkit::keys().private_pem);
+    let jwks = jwks_server(vec![jwk_a]).await;
+    let app = spawn_with(Engine::Sqlite, &["--jwks-url", &jwks.url, "--jwks-min-refresh-seconds", "60"]).await;
+    let claims = json!({"username": "mallory", "iat": now(), "exp": now() + 3600});
+    for i in 0..20 {
+        let kid = format!("unknown-{i}");
+        let token = sign_with(&claims, Algorithm::RS256, &testkit::other_keys().private_pem, Some(&kid));
+        assert_eq!(app.post_thought_with(&format!("Bearer {token}"), "x").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(jwks.fetches.load(Ordering::SeqCst) <= 1, "fetched {} times", jwks.fetches.load(Ordering::SeqCst));
+}
+
+#[test]
+fn a_missing_public_key_is_one_line_and_exit_64() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_thoughts-service"))
+        .env_clear()
+        .env("PUBLIC_KEY_PATH", "/nonexistent/public_key.pub")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("PUBLIC_KEY_PATH"), "{stderr}");
+}

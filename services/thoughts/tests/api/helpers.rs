@@ -1,0 +1,114 @@
+//! Start a thoughts service for one test, mint tokens, talk to it.
+
+use clap::Parser;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+pub use testkit::Engine;
+use tokio_util::sync::CancellationToken;
+
+/// A running thoughts service with a fresh database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+    _db: testkit::TestDatabase,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Start the service verifying with the test public key, plus `extra` flags.
+pub async fn spawn_with(engine: Engine, extra: &[&str]) -> TestApp {
+    let db = testkit::database(engine).await;
+    let key_path = testkit::keys().public_path.display().to_string();
+    let mut args = vec![
+        "thoughts-service", "--host", "127.0.0.1", "--port", "0", "--log-format", "pretty",
+        "--database-url", &db.url,
+    ];
+    if !extra.contains(&"--jwks-url") {
+        args.extend_from_slice(&["--public-key-path", &key_path]);
+    }
+    args.extend_from_slice(extra);
+    let config = thoughts::Config::try_parse_from(args).expect("valid test configuration");
+    let app = thoughts::Application::build(config).await.unwrap_or_else(|e| panic!("thoughts service failed to start: {e}"));
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    testkit::wait_ready(&base).await;
+    TestApp { base, client: reqwest::Client::new(), shutdown, _db: db }
+}
+
+/// Start the service with the default test configuration.
+pub async fn spawn(engine: Engine) -> TestApp {
+    spawn_with(engine, &[]).await
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Sign arbitrary claims with the test key (RS256, no kid, like the book).
+pub fn sign(claims: &Value) -> String {
+    sign_with(claims, Algorithm::RS256, &testkit::keys().private_pem, None)
+}
+
+/// Sign `claims` with `alg` and an RSA private key PEM.
+pub fn sign_with(claims: &Value, alg: Algorithm, private_pem: &str, kid: Option<&str>) -> String {
+    let key = EncodingKey::from_rsa_pem(private_pem.as_bytes()).expect("test key");
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &key).expect("signed")
+}
+
+/// A valid `Bearer` token for `username`, as the book's users service makes them.
+pub fn bearer(username: &str) -> String {
+    format!("Bearer {}", sign(&json!({"username": username, "iat": now(), "exp": now() + 3600})))
+}
+
+/// A valid administrator `Bearer` token.
+pub fn admin_bearer(username: &str) -> String {
+    format!("Bearer {}", sign(&json!({"username": username, "iat": now(), "exp": now() + 3600, "admin": true})))
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Post a thought as `username`; returns the created thought.
+    pub async fn post_thought(&self, username: &str, text: &str) -> Value {
+        let r = self.post_thought_with(&bearer(username), text).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json().await.expect("json")
+    }
+
+    /// Post a thought with an arbitrary `Authorization` value.
+    pub async fn post_thought_with(&self, authorization: &str, text: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/me/thoughts/"))
+            .header("authorization", authorization)
+            .form(&[("text", text)])
+            .send()
+            .await
+            .expect("sent")
+    }
+
+    /// GET a JSON list.
+    pub async fn get_list(&self, path_and_query: &str) -> Vec<Value> {
+        let r = self.client.get(self.url(path_and_query)).send().await.expect("sent");
+        assert_eq!(r.status(), StatusCode::OK, "{path_and_query}");
+        r.json().await.expect("json list")
+    }
+
+    /// Texts of the thoughts matching `search`.
+    pub async fn search(&self, needle: &str) -> Vec<String> {
+        let r = self.client.get(self.url("/api/thoughts/")).query(&[("search", needle)]).send().await.expect("sent");
+        assert_eq!(r.status(), StatusCode::OK);
+        let items: Vec<Value> = r.json().await.expect("json");
+        items.iter().map(|t| t["text"].as_str().expect("text").to_owned()).collect()
+    }
+}

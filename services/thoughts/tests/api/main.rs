@@ -1,0 +1,11 @@
+//! Black-box API tests of the thoughts service: the real application over a
+//! real socket on port 0, a fresh database per test, on SQLite and
+//! PostgreSQL. Tokens are minted here with `jsonwebtoken`, independently of
+//! the service's own code.
+
+mod admin;
+mod auth;
+mod helpers;
+mod paging;
+mod search;
+mod thoughts;

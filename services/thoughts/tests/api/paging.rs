@@ -1,0 +1,80 @@
+//! Capped lists with cursor paging and `Link: rel="next"`.
+
+use crate::helpers::{bearer, spawn, spawn_with};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// The target of a `Link: <...>; rel="next"` header, if any.
+fn next_link(r: &reqwest::Response) -> Option<String> {
+    let value = r.headers().get("link")?.to_str().ok()?;
+    assert!(value.ends_with("; rel=\"next\""), "{value}");
+    Some(value.split_once('<')?.1.split_once('>')?.0.to_owned())
+}
+
+async fn texts(r: reqwest::Response) -> Vec<String> {
+    let items: Vec<Value> = r.json().await.expect("json");
+    items.iter().map(|t| t["text"].as_str().expect("text").to_owned()).collect()
+}
+
+testkit::both_engines! {
+    async fn pages_follow_the_link_header_to_the_end(engine) {
+        let app = spawn(engine).await;
+        for i in 1..=5 {
+            app.post_thought("bruce", &format!("thought {i}")).await;
+        }
+        let mut url = app.url("/api/thoughts/?limit=2");
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let r = app.client.get(&url).send().await.expect("sent");
+            assert_eq!(r.status(), StatusCode::OK);
+            let link = next_link(&r);
+            seen.extend(texts(r).await);
+            pages += 1;
+            match link {
+                Some(next) => url = app.url(&next),
+                None => break,
+            }
+            assert!(pages < 10, "paging must end");
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(seen, (1..=5).map(|i| format!("thought {i}")).collect::<Vec<_>>());
+    }
+
+    async fn an_unpaged_list_is_capped_and_links_to_the_rest(engine) {
+        let app = spawn_with(engine, &["--list-max-items", "3"]).await;
+        for i in 1..=5 {
+            app.post_thought("bruce", &format!("t{i}")).await;
+        }
+        let r = app.client.get(app.url("/api/thoughts/")).send().await.expect("sent");
+        let next = next_link(&r).expect("a Link header when the cap cuts the list");
+        assert_eq!(texts(r).await, ["t1", "t2", "t3"]);
+        let rest = app.client.get(app.url(&next)).send().await.expect("sent");
+        assert!(next_link(&rest).is_none());
+        assert_eq!(texts(rest).await, ["t4", "t5"]);
+        let mine = app.client.get(app.url("/api/me/thoughts/")).header("authorization", bearer("bruce")).send().await.expect("sent");
+        assert!(next_link(&mine).expect("mine is capped too").starts_with("/api/me/thoughts/"));
+    }
+
+    async fn search_pages_keep_the_search(engine) {
+        let app = spawn(engine).await;
+        for i in 1..=4 {
+            app.post_thought("bruce", &format!("match {i}")).await;
+            app.post_thought("bruce", &format!("other {i}")).await;
+        }
+        let r = app.client.get(app.url("/api/thoughts/?search=MATCH&limit=3")).send().await.expect("sent");
+        let next = next_link(&r).expect("next");
+        assert_eq!(texts(r).await, ["match 1", "match 2", "match 3"]);
+        assert_eq!(texts(app.client.get(app.url(&next)).send().await.expect("sent")).await, ["match 4"]);
+    }
+
+    async fn bad_paging_parameters_are_400(engine) {
+        let app = spawn(engine).await;
+        for q in ["limit=0", "limit=1001", "limit=abc", "after=abc", "after=-5"] {
+            let r = app.client.get(app.url(&format!("/api/thoughts/?{q}"))).send().await.expect("sent");
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+            let body: Value = r.json().await.expect("json");
+            assert_eq!(body["message"], "Input payload validation failed", "{q}");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Search keeps the book's meaning: case-insensitive, literal substring.
+
+use crate::helpers::spawn;
+use reqwest::StatusCode;
+
+testkit::both_engines! {
+    async fn search_is_a_case_insensitive_substring_match(engine) {
+        let app = spawn(engine).await;
+        for text in ["Hello World", "say hello", "goodbye", "HELLO again"] {
+            app.post_thought("bruce", text).await;
+        }
+        assert_eq!(app.search("hello").await, ["Hello World", "say hello", "HELLO again"]);
+        assert_eq!(app.search("WORLD").await, ["Hello World"]);
+        assert_eq!(app.search("lo wo").await, ["Hello World"]);
+        assert_eq!(app.search("ood").await, ["goodbye"]);
+        assert!(app.search("absent").await.is_empty());
+        assert_eq!(app.search("").await.len(), 4, "an empty search filters nothing");
+    }
+
+    async fn percent_underscore_and_quotes_are_literal(engine) {
+        let app = spawn(engine).await;
+        for text in ["100% sure", "1000 sure", "snake_case", "snakeXcase", "say \"hi\" now", "back\\slash"] {
+            app.post_thought("bruce", text).await;
+        }
+        assert_eq!(app.search("100%").await, ["100% sure"]);
+        assert_eq!(app.search("%").await, ["100% sure"]);
+        assert_eq!(app.search("e_c").await, ["snake_case"]);
+        assert_eq!(app.search("_").await, ["snake_case"]);
+        assert_eq!(app.search("\"hi\"").await, ["say \"hi\" now"]);
+        assert_eq!(app.search("\"").await, ["say \"hi\" now"]);
+        assert_eq!(app.search("k\\s").await, ["back\\slash"]);
+    }
+
+    async fn short_needles_and_non_ascii_text_match_too(engine) {
+        let app = spawn(engine).await;
+        for text in ["Über alles", "über", "ubER", "Ωmega", "x"] {
+            app.post_thought("bruce", text).await;
+        }
+        assert_eq!(app.search("ü").await, ["Über alles", "über"]);
+        assert_eq!(app.search("Ü").await, ["Über alles", "über"]);
+        assert_eq!(app.search("ÜB").await, ["Über alles", "über"]);
+        assert_eq!(app.search("ÜBER").await, ["Über alles", "über"]);
+        assert_eq!(app.search("ub").await, ["ubER"]);
+        assert_eq!(app.search("ωMEGA").await, ["Ωmega"]);
+        assert_eq!(app.search("X").await, ["x"]);
+        assert_eq!(app.search("s").await, ["Über alles"]);
+    }
+
+    async fn search_results_stay_right_after_deletes(engine) {
+        let app = spawn(engine).await;
+        let gone = app.post_thought("bruce", "ephemeral words").await;
+        app.post_thought("bruce", "lasting words").await;
+        let r = app.client.delete(app.url(&format!("/api/me/thoughts/{}/", gone["id"])))
+            .header("authorization", crate::helpers::bearer("bruce")).send().await.expect("sent");
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.search("words").await, ["lasting words"]);
+        assert!(app.search("ephemeral").await.is_empty());
+    }
+
+    async fn an_overlong_search_is_400(engine) {
+        let app = spawn(engine).await;
+        let r = app.client.get(app.url("/api/thoughts/")).query(&[("search", "x".repeat(251))]).send().await.expect("sent");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert!(body["errors"]["search"].is_string());
+    }
+}
