@@ -106,7 +106,13 @@ pub enum DatabaseEngine {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
     /// SQLITE (default) or POSTGRESQL.
-    #[arg(long, env = "DATABASE_ENGINE", value_enum, ignore_case = true, default_value = "SQLITE")]
+    #[arg(
+        long,
+        env = "DATABASE_ENGINE",
+        value_enum,
+        ignore_case = true,
+        default_value = "SQLITE"
+    )]
     pub database_engine: DatabaseEngine,
     /// PostgreSQL host.
     #[arg(long, env = "POSTGRES_HOST", default_value = "localhost")]

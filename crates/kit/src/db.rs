@@ -73,9 +73,11 @@ impl Database {
                 .foreign_keys(true);
             let path = options.get_filename().to_path_buf();
             let in_memory = url.contains(":memory:");
-            if !in_memory && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create data directory {}", parent.display()))?;
+            if !in_memory && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!("cannot create data directory {}", parent.display())
+                })?;
             }
             // Each in-memory connection would be its own database: keep one.
             let max = if in_memory { 1 } else { max_connections };
@@ -143,7 +145,10 @@ impl Database {
 
     /// Check that the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), String> {
-        let result = on_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()));
+        let result = on_pool!(self, |pool| sqlx::query("select 1")
+            .execute(pool)
+            .await
+            .map(|_| ()));
         result.map_err(|e| format!("database: {e}"))
     }
 

@@ -22,20 +22,28 @@ pub struct ErrorBody {
 
 /// A JSON error response with the given status and message.
 pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
-    let body = ErrorBody { message: message.into(), errors: None };
+    let body = ErrorBody {
+        message: message.into(),
+        errors: None,
+    };
     (status, Json(body)).into_response()
 }
 
 /// A 400 response listing what is wrong with each field.
 pub fn validation_response(errors: BTreeMap<String, String>) -> Response {
-    let body = ErrorBody { message: VALIDATION_MESSAGE.to_owned(), errors: Some(errors) };
+    let body = ErrorBody {
+        message: VALIDATION_MESSAGE.to_owned(),
+        errors: Some(errors),
+    };
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
 /// A 429 response with `Retry-After` in whole seconds (at least 1).
 pub fn too_many_requests(retry_after_secs: u64) -> Response {
-    let mut response =
-        error_response(StatusCode::TOO_MANY_REQUESTS, "Too many attempts, try again later");
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts, try again later",
+    );
     let secs = retry_after_secs.max(1).to_string();
     if let Ok(value) = HeaderValue::from_str(&secs) {
         response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -31,7 +31,12 @@ impl Params {
 
     /// Build from explicit pairs (tests, internal calls).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
     }
 }
 
@@ -54,7 +59,10 @@ fn merge_json(map: &mut BTreeMap<String, String>, bytes: &[u8]) -> Result<(), Re
         error_response(StatusCode::BAD_REQUEST, format!("Malformed JSON body: {e}"))
     })?;
     let serde_json::Value::Object(object) = value else {
-        return Err(error_response(StatusCode::BAD_REQUEST, "The JSON body must be an object"));
+        return Err(error_response(
+            StatusCode::BAD_REQUEST,
+            "The JSON body must be an object",
+        ));
     };
     let mut errors = BTreeMap::new();
     for (k, v) in object {
@@ -74,7 +82,11 @@ fn merge_json(map: &mut BTreeMap<String, String>, bytes: &[u8]) -> Result<(), Re
             }
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(validation_response(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(validation_response(errors))
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for Params {
@@ -87,7 +99,13 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             let status = rejection.status();
             let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -134,14 +152,22 @@ mod tests {
 
     #[tokio::test]
     async fn form_json_and_query_are_all_accepted() {
-        let form = parse(request(Some("application/x-www-form-urlencoded"), "/", "a=1+2&b=%C3%BC"))
-            .await
-            .expect("form");
+        let form = parse(request(
+            Some("application/x-www-form-urlencoded"),
+            "/",
+            "a=1+2&b=%C3%BC",
+        ))
+        .await
+        .expect("form");
         assert_eq!(form.get("a"), Some("1 2"));
         assert_eq!(form.get("b"), Some("ü"));
-        let json = parse(request(Some("application/json; charset=utf-8"), "/", r#"{"a":"x","n":3}"#))
-            .await
-            .expect("json");
+        let json = parse(request(
+            Some("application/json; charset=utf-8"),
+            "/",
+            r#"{"a":"x","n":3}"#,
+        ))
+        .await
+        .expect("json");
         assert_eq!(json.get("a"), Some("x"));
         assert_eq!(json.get("n"), Some("3"));
         let query = parse(request(None, "/?a=q", "")).await.expect("query");
@@ -150,9 +176,13 @@ mod tests {
 
     #[tokio::test]
     async fn body_wins_over_query() {
-        let p = parse(request(Some("application/x-www-form-urlencoded"), "/?a=q", "a=b"))
-            .await
-            .expect("form");
+        let p = parse(request(
+            Some("application/x-www-form-urlencoded"),
+            "/?a=q",
+            "a=b",
+        ))
+        .await
+        .expect("form");
         assert_eq!(p.get("a"), Some("b"));
     }
 

@@ -27,7 +27,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tracing::Instrument;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -78,7 +80,9 @@ pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+            let buckets = [
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ];
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
                 .unwrap_or_else(|_| PrometheusBuilder::new());
@@ -108,7 +112,10 @@ async fn readyz(State(ops): State<Ops>) -> Response {
         Ok(()) => Json(json!({"status": "ready"})).into_response(),
         Err(reason) => {
             tracing::warn!(reason = %reason, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "message": reason})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "message": reason})),
+            )
                 .into_response()
         }
     }
@@ -120,16 +127,29 @@ async fn version(State(ops): State<Ops>) -> Json<serde_json::Value> {
 
 async fn render_metrics() -> Response {
     let body = metrics_handle().render();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {
-    error_response(StatusCode::NOT_FOUND, default_message(StatusCode::NOT_FOUND))
+    error_response(
+        StatusCode::NOT_FOUND,
+        default_message(StatusCode::NOT_FOUND),
+    )
 }
 
 /// Inside the router: remember which route template matched.
 async fn remember_route(req: Request, next: Next) -> Response {
-    let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     let mut response = next.run(req).await;
     if let Some(template) = template {
         response.extensions_mut().insert(RouteTemplate(template));
@@ -171,9 +191,15 @@ async fn json_errors(response: Response) -> Response {
         return response;
     }
     let (mut parts, _) = response.into_parts();
-    let body = ErrorBody { message: default_message(status).to_owned(), errors: None };
+    let body = ErrorBody {
+        message: default_message(status).to_owned(),
+        errors: None,
+    };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -236,7 +262,10 @@ async fn access(State(service): State<&'static str>, req: Request, next: Next) -
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
-    error_response(StatusCode::INTERNAL_SERVER_ERROR, default_message(StatusCode::INTERNAL_SERVER_ERROR))
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        default_message(StatusCode::INTERNAL_SERVER_ERROR),
+    )
 }
 
 /// A bound, not yet running, service.
@@ -255,7 +284,10 @@ impl Server {
         let addr = service.config.addr();
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
-                anyhow::anyhow!("{} cannot listen on {addr}: the port is already in use", service.name)
+                anyhow::anyhow!(
+                    "{} cannot listen on {addr}: the port is already in use",
+                    service.name
+                )
             } else {
                 anyhow::anyhow!("{} cannot listen on {addr}: {e}", service.name)
             }
@@ -292,19 +324,34 @@ impl Server {
         let _ = metrics_handle();
         metrics::gauge!("build_info", "service" => ops.name, "version" => ops.version_name.clone(), "commit" => ops.version_sha.clone()).set(1.0);
         let name = service.name;
-        Self { listener, app, name, shutting_down, drain: service.drain }
+        Self {
+            listener,
+            app,
+            name,
+            shutting_down,
+            drain: service.drain,
+        }
     }
 
     /// The port the listener is bound to.
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     /// Serve until `shutdown` is cancelled; then report not-ready, keep
     /// serving for the drain period, stop accepting, and let in-flight
     /// requests finish (bounded).
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let Self { listener, app, name, shutting_down, drain } = self;
+        let Self {
+            listener,
+            app,
+            name,
+            shutting_down,
+            drain,
+        } = self;
         let svc = ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
@@ -312,7 +359,8 @@ impl Server {
             .layer(middleware::map_response(json_errors))
             .map_request(trim_trailing_slash)
             .service(app);
-        let make = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(svc);
+        let make =
+            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(svc);
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(service = name, %addr, "listening");
         }
@@ -321,7 +369,11 @@ impl Server {
         let serve = axum::serve(listener, make).with_graceful_shutdown(async move {
             token.cancelled().await;
             flag.store(true, Ordering::SeqCst);
-            tracing::info!(service = name, drain_ms = drain.as_millis() as u64, "shutting down: draining");
+            tracing::info!(
+                service = name,
+                drain_ms = drain.as_millis() as u64,
+                "shutting down: draining"
+            );
             tokio::time::sleep(drain).await;
         });
         let deadline = async {

@@ -32,7 +32,13 @@ fn generate() -> Keys {
     let public_path = dir.path().join("public_key.pub");
     std::fs::write(&private_path, &private_pem).expect("write private key");
     std::fs::write(&public_path, &public_pem).expect("write public key");
-    Keys { private_pem, public_pem, private_path, public_path, _dir: dir }
+    Keys {
+        private_pem,
+        public_pem,
+        private_path,
+        public_path,
+        _dir: dir,
+    }
 }
 
 /// The key pair the services under test use (one per test process).
@@ -70,7 +76,10 @@ pub async fn database(engine: Engine) -> TestDatabase {
         Engine::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
-            TestDatabase { url, _dir: Some(dir) }
+            TestDatabase {
+                url,
+                _dir: Some(dir),
+            }
         }
         Engine::Postgres => {
             let admin = postgres_admin_url();
@@ -82,14 +91,19 @@ pub async fn database(engine: Engine) -> TestDatabase {
                 .execute(&mut conn)
                 .await
                 .expect("create test database");
-            TestDatabase { url: with_database(&admin, &name), _dir: None }
+            TestDatabase {
+                url: with_database(&admin, &name),
+                _dir: None,
+            }
         }
     }
 }
 
 /// Replace the database name in a PostgreSQL URL.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(i) => &base[..scheme_end + i],
@@ -115,7 +129,8 @@ pub fn postgres_admin_url() -> String {
         if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
             return url;
         }
-        start_cluster(&cluster_dir()).unwrap_or_else(|e| panic!("cannot start a test PostgreSQL cluster: {e}"))
+        start_cluster(&cluster_dir())
+            .unwrap_or_else(|e| panic!("cannot start a test PostgreSQL cluster: {e}"))
     })
     .clone()
 }
@@ -125,14 +140,25 @@ fn pg_bin(name: &str) -> Result<PathBuf, String> {
         return Ok(Path::new(&dir).join(name));
     }
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin").join(name)).filter(|p| p.exists()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin").join(name))
+                .filter(|p| p.exists())
+                .collect()
+        })
         .unwrap_or_default();
     found.sort();
-    found.pop().ok_or_else(|| format!("{name} not found: install PostgreSQL or set TEST_DATABASE_URL"))
+    found
+        .pop()
+        .ok_or_else(|| format!("{name} not found: install PostgreSQL or set TEST_DATABASE_URL"))
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
 }
 
 /// Run a PostgreSQL tool, as the `postgres` user when we are root (the
@@ -146,17 +172,27 @@ fn run_pg(tool: &str, args: &[&str]) -> Result<(), String> {
     } else {
         Command::new(&bin)
     };
-    let out = cmd.args(args).output().map_err(|e| format!("{tool}: {e}"))?;
+    let out = cmd
+        .args(args)
+        .output()
+        .map_err(|e| format!("{tool}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{tool} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "{tool} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
 fn start_cluster(dir: &Path) -> Result<String, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let url = format!("postgres://postgres@localhost/postgres?host={}&port=5432", dir.display());
+    let url = format!(
+        "postgres://postgres@localhost/postgres?host={}&port=5432",
+        dir.display()
+    );
     // One process at a time initialises or starts the cluster.
     let lock = std::fs::File::create(dir.join("lock")).map_err(|e| e.to_string())?;
     lock.lock().map_err(|e| e.to_string())?;
@@ -164,7 +200,11 @@ fn start_cluster(dir: &Path) -> Result<String, String> {
         return Ok(url);
     }
     if is_root() {
-        let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir).status().map_err(|e| e.to_string())?;
+        let ok = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir)
+            .status()
+            .map_err(|e| e.to_string())?;
         if !ok.success() {
             return Err("cannot chown the cluster directory to postgres".into());
         }
@@ -172,11 +212,33 @@ fn start_cluster(dir: &Path) -> Result<String, String> {
     let data = dir.join("data");
     let data_s = data.display().to_string();
     if !data.join("PG_VERSION").exists() {
-        run_pg("initdb", &["-D", &data_s, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"])?;
+        run_pg(
+            "initdb",
+            &[
+                "-D",
+                &data_s,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+        )?;
     }
-    let opts = format!("-c listen_addresses='' -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", dir.display());
+    let opts = format!(
+        "-c listen_addresses='' -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        dir.display()
+    );
     let log = dir.join("server.log").display().to_string();
-    run_pg("pg_ctl", &["-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"])?;
+    run_pg(
+        "pg_ctl",
+        &[
+            "-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start",
+        ],
+    )?;
     Ok(url)
 }
 
@@ -221,8 +283,14 @@ mod tests {
 
     #[test]
     fn the_database_name_is_replaced_in_urls() {
-        assert_eq!(with_database("postgres://u@h:1/postgres", "t"), "postgres://u@h:1/t");
-        assert_eq!(with_database("postgres://u@h/postgres?host=/tmp/x", "t"), "postgres://u@h/t?host=/tmp/x");
+        assert_eq!(
+            with_database("postgres://u@h:1/postgres", "t"),
+            "postgres://u@h:1/t"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/postgres?host=/tmp/x", "t"),
+            "postgres://u@h/t?host=/tmp/x"
+        );
         assert_eq!(with_database("postgres://u@h", "t"), "postgres://u@h/t");
     }
 }

@@ -54,17 +54,30 @@ pub struct Client {
 
 impl Client {
     /// A client of the service at `base`, with connect and whole-call deadlines.
-    pub fn new(base: &str, connect_timeout: Duration, timeout: Duration) -> Result<Self, ClientError> {
+    pub fn new(
+        base: &str,
+        connect_timeout: Duration,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .timeout(timeout)
             .build()
             .map_err(|e| ClientError::Unavailable(e.to_string()))?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), http })
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        })
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
-        let response = request.send().await.map_err(|e| ClientError::Unavailable(e.to_string()))?;
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Unavailable(e.to_string()))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -73,11 +86,22 @@ impl Client {
             message: status.canonical_reason().unwrap_or("error").to_owned(),
             errors: None,
         });
-        Err(ClientError::Status { status: status.as_u16(), message: body.message, errors: body.errors.unwrap_or_default() })
+        Err(ClientError::Status {
+            status: status.as_u16(),
+            message: body.message,
+            errors: body.errors.unwrap_or_default(),
+        })
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ClientError> {
-        self.send(request).await?.json().await.map_err(|e| ClientError::Unavailable(e.to_string()))
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        self.send(request)
+            .await?
+            .json()
+            .await
+            .map_err(|e| ClientError::Unavailable(e.to_string()))
     }
 
     /// `GET /api/thoughts/?search=`: everyone's thoughts, optionally filtered.
@@ -91,7 +115,12 @@ impl Client {
 
     /// `GET /api/me/thoughts/` with the caller's `Bearer <JWT>`.
     pub async fn list_mine(&self, bearer: &str) -> Result<Vec<Thought>, ClientError> {
-        self.json(self.http.get(format!("{}/api/me/thoughts/", self.base)).header("authorization", bearer)).await
+        self.json(
+            self.http
+                .get(format!("{}/api/me/thoughts/", self.base))
+                .header("authorization", bearer),
+        )
+        .await
     }
 
     /// `POST /api/me/thoughts/`.
@@ -100,18 +129,24 @@ impl Client {
             .http
             .post(format!("{}/api/me/thoughts/", self.base))
             .header("authorization", bearer)
-            .form(&NewThought { text: text.to_owned() });
+            .form(&NewThought {
+                text: text.to_owned(),
+            });
         self.json(req).await
     }
 
     /// `DELETE /api/me/thoughts/<id>/`.
     pub async fn delete_mine(&self, bearer: &str, id: i64) -> Result<(), ClientError> {
-        let req = self.http.delete(format!("{}/api/me/thoughts/{id}/", self.base)).header("authorization", bearer);
+        let req = self
+            .http
+            .delete(format!("{}/api/me/thoughts/{id}/", self.base))
+            .header("authorization", bearer);
         self.send(req).await.map(|_| ())
     }
 
     /// `GET /admin/version/`.
     pub async fn version(&self) -> Result<serde_json::Value, ClientError> {
-        self.json(self.http.get(format!("{}/admin/version/", self.base))).await
+        self.json(self.http.get(format!("{}/admin/version/", self.base)))
+            .await
     }
 }

@@ -47,7 +47,8 @@ impl VerifierConfig {
             verifier = verifier.with_pem(&pem)?;
         }
         if let Some(url) = &self.jwks_url {
-            verifier = verifier.with_jwks_url(url, Duration::from_secs(self.jwks_min_refresh_seconds));
+            verifier =
+                verifier.with_jwks_url(url, Duration::from_secs(self.jwks_min_refresh_seconds));
         }
         Ok(verifier)
     }
@@ -97,14 +98,19 @@ impl Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let (status, message) = match self {
-            Self::KeysUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Cannot verify tokens right now"),
+            Self::KeysUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Cannot verify tokens right now",
+            ),
             Self::Missing => (StatusCode::UNAUTHORIZED, "Authentication required"),
             Self::Expired => (StatusCode::UNAUTHORIZED, "Token expired"),
             _ => (StatusCode::UNAUTHORIZED, "Invalid token"),
         };
         let mut response = kit::error_response(status, message);
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -127,7 +133,9 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("jwks_url", &self.jwks.as_ref().map(|j| &j.url)).finish_non_exhaustive()
+        f.debug_struct("Verifier")
+            .field("jwks_url", &self.jwks.as_ref().map(|j| &j.url))
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,7 +145,11 @@ impl Verifier {
         validation.algorithms = vec![ALGORITHM];
         validation.set_required_spec_claims(&["exp"]);
         validation.leeway = 5;
-        Self { keys: Arc::default(), jwks: None, validation }
+        Self {
+            keys: Arc::default(),
+            jwks: None,
+            validation,
+        }
     }
 
     /// A verifier for one PEM public key.
@@ -154,7 +166,10 @@ impl Verifier {
 
     fn with_pem(self, pem: &[u8]) -> Result<Self, KeyError> {
         let (kid, key) = kid_of_public_pem(pem)?;
-        self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(kid, key);
+        self.keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(kid, key);
         Ok(self)
     }
 
@@ -177,7 +192,8 @@ impl Verifier {
         let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
         let mut loaded = 0;
         for jwk in &set.keys {
-            let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk)) else {
+            let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk))
+            else {
                 continue;
             };
             keys.insert(kid, key);
@@ -195,7 +211,12 @@ impl Verifier {
         }
         *last = Some(Instant::now());
         let fetched = async {
-            let response = source.client.get(&source.url).send().await?.error_for_status()?;
+            let response = source
+                .client
+                .get(&source.url)
+                .send()
+                .await?
+                .error_for_status()?;
             response.json::<JwkSet>().await
         }
         .await;
@@ -224,8 +245,20 @@ impl Verifier {
             return Err(Rejection::Algorithm);
         }
         let kid = header.kid.as_deref();
-        let known = kid.is_some_and(|k| self.keys.read().unwrap_or_else(|p| p.into_inner()).contains_key(k));
-        if !known && (kid.is_some() || self.keys.read().unwrap_or_else(|p| p.into_inner()).is_empty()) {
+        let known = kid.is_some_and(|k| {
+            self.keys
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains_key(k)
+        });
+        if !known
+            && (kid.is_some()
+                || self
+                    .keys
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_empty())
+        {
             self.refresh().await;
         }
         let candidates = self.candidates(kid);
@@ -240,7 +273,9 @@ impl Verifier {
                     rejection = match e.kind() {
                         ErrorKind::InvalidSignature => Rejection::Signature,
                         ErrorKind::ExpiredSignature => Rejection::Expired,
-                        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Rejection::Algorithm,
+                        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                            Rejection::Algorithm
+                        }
                         ErrorKind::MissingRequiredClaim(_)
                         | ErrorKind::InvalidClaimFormat(_)
                         | ErrorKind::InvalidAudience
@@ -288,12 +323,23 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = Verifier::from_ref(state);
-        let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         match verifier.verify_header(value).await {
-            Ok(claims) => Ok(Self { username: claims.username, admin: claims.admin }),
+            Ok(claims) => Ok(Self {
+                username: claims.username,
+                admin: claims.admin,
+            }),
             Err(rejection) => {
-                metrics::counter!("tokens_rejected_total", "reason" => rejection.reason()).increment(1);
-                tracing::info!(event = "token_rejected", reason = rejection.reason(), "token rejected");
+                metrics::counter!("tokens_rejected_total", "reason" => rejection.reason())
+                    .increment(1);
+                tracing::info!(
+                    event = "token_rejected",
+                    reason = rejection.reason(),
+                    "token rejected"
+                );
                 Err(rejection.into_response())
             }
         }

@@ -63,31 +63,58 @@ pub struct Client {
 impl Client {
     /// A client of the service at `base` (e.g. `http://127.0.0.1:8001`), with
     /// the given connect and whole-call deadlines.
-    pub fn new(base: &str, connect_timeout: Duration, timeout: Duration) -> Result<Self, ClientError> {
+    pub fn new(
+        base: &str,
+        connect_timeout: Duration,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .timeout(timeout)
             .build()
             .map_err(|e| ClientError::Unavailable(e.to_string()))?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), http })
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        })
     }
 
-    async fn send<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ClientError> {
-        let response = request.send().await.map_err(|e| ClientError::Unavailable(e.to_string()))?;
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Unavailable(e.to_string()))?;
         let status = response.status();
         if status.is_success() {
-            return response.json().await.map_err(|e| ClientError::Unavailable(e.to_string()));
+            return response
+                .json()
+                .await
+                .map_err(|e| ClientError::Unavailable(e.to_string()));
         }
         let body: kit::ErrorBody = response.json().await.unwrap_or(kit::ErrorBody {
             message: status.canonical_reason().unwrap_or("error").to_owned(),
             errors: None,
         });
-        Err(ClientError::Status { status: status.as_u16(), message: body.message, errors: body.errors.unwrap_or_default() })
+        Err(ClientError::Status {
+            status: status.as_u16(),
+            message: body.message,
+            errors: body.errors.unwrap_or_default(),
+        })
     }
 
     /// `POST /api/login/`: the `Bearer <JWT>` string on success.
-    pub async fn login(&self, credentials: &Credentials, request_id: Option<&str>) -> Result<LoginResponse, ClientError> {
-        let mut req = self.http.post(format!("{}/api/login/", self.base)).form(credentials);
+    pub async fn login(
+        &self,
+        credentials: &Credentials,
+        request_id: Option<&str>,
+    ) -> Result<LoginResponse, ClientError> {
+        let mut req = self
+            .http
+            .post(format!("{}/api/login/", self.base))
+            .form(credentials);
         if let Some(id) = request_id {
             req = req.header("x-request-id", id);
         }
@@ -95,8 +122,15 @@ impl Client {
     }
 
     /// `POST /api/users/`: public sign-up.
-    pub async fn sign_up(&self, credentials: &Credentials, request_id: Option<&str>) -> Result<User, ClientError> {
-        let mut req = self.http.post(format!("{}/api/users/", self.base)).form(credentials);
+    pub async fn sign_up(
+        &self,
+        credentials: &Credentials,
+        request_id: Option<&str>,
+    ) -> Result<User, ClientError> {
+        let mut req = self
+            .http
+            .post(format!("{}/api/users/", self.base))
+            .form(credentials);
         if let Some(id) = request_id {
             req = req.header("x-request-id", id);
         }
@@ -105,6 +139,7 @@ impl Client {
 
     /// `GET /admin/version/`.
     pub async fn version(&self) -> Result<serde_json::Value, ClientError> {
-        self.send(self.http.get(format!("{}/admin/version/", self.base))).await
+        self.send(self.http.get(format!("{}/admin/version/", self.base)))
+            .await
     }
 }

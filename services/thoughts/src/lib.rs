@@ -24,7 +24,11 @@ pub const NAME: &str = "thoughts";
 
 /// Configuration, from flags or the environment (the book's names kept).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "thoughts-service", version, about = "MyThoughts thoughts service: short posts and their search")]
+#[command(
+    name = "thoughts-service",
+    version,
+    about = "MyThoughts thoughts service: short posts and their search"
+)]
 pub struct Config {
     /// Listen address, logging, version.
     #[command(flatten)]
@@ -60,10 +64,17 @@ impl FromRef<AppState> for Verifier {
 /// The OpenAPI description of the service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "MyThoughts thoughts service", description = "Short posts and their search (API.md)"),
+    info(
+        title = "MyThoughts thoughts service",
+        description = "Short posts and their search (API.md)"
+    ),
     paths(
-        routes::me::list_my_thoughts, routes::me::create_thought, routes::me::delete_my_thought,
-        routes::thoughts::list_thoughts, routes::thoughts::get_thought, routes::admin::delete_thought,
+        routes::me::list_my_thoughts,
+        routes::me::create_thought,
+        routes::me::delete_my_thought,
+        routes::thoughts::list_thoughts,
+        routes::thoughts::get_thought,
+        routes::admin::delete_thought,
     ),
     components(schemas(thoughts_api::Thought, thoughts_api::NewThought, kit::ErrorBody))
 )]
@@ -77,9 +88,10 @@ pub struct Application {
 impl Application {
     /// Load the verification keys, connect and migrate, bind the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let verifier = config.keys.build().map_err(|e| {
-            StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}"))
-        })?;
+        let verifier = config
+            .keys
+            .build()
+            .map_err(|e| StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}")))?;
         let db = Database::connect_and_migrate(
             &config.database.url(NAME),
             config.database.database_max_connections,
@@ -87,7 +99,11 @@ impl Application {
             Duration::from_secs(30),
         )
         .await?;
-        let state = AppState { db: db.clone(), verifier, list_max: config.list_max_items };
+        let state = AppState {
+            db: db.clone(),
+            verifier,
+            list_max: config.list_max_items,
+        };
         let service = Service {
             name: NAME,
             config: config.server.clone(),
@@ -99,7 +115,9 @@ impl Application {
             }),
             drain: Duration::from_secs(config.shutdown_drain_seconds),
         };
-        Ok(Self { server: Server::bind(service).await? })
+        Ok(Self {
+            server: Server::bind(service).await?,
+        })
     }
 
     /// The bound port.

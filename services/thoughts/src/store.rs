@@ -9,8 +9,16 @@ use thoughts_api::Thought;
 
 /// The embedded migrations, applied at start-up.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[(1, "thoughts", include_str!("../migrations/sqlite/0001_thoughts.sql"))],
-    postgres: &[(1, "thoughts", include_str!("../migrations/postgres/0001_thoughts.sql"))],
+    sqlite: &[(
+        1,
+        "thoughts",
+        include_str!("../migrations/sqlite/0001_thoughts.sql"),
+    )],
+    postgres: &[(
+        1,
+        "thoughts",
+        include_str!("../migrations/postgres/0001_thoughts.sql"),
+    )],
 };
 
 macro_rules! thought_from_row {
@@ -42,9 +50,9 @@ const INSERT: &str = "insert into thoughts (username, text, folded, timestamp) v
      returning id, username, text, timestamp";
 const GET: &str = "select id, username, text, timestamp from thoughts where id = $1";
 const DELETE: &str = "delete from thoughts where id = $1";
-const LIST_ALL: &str = "select id, username, text, timestamp from thoughts where id > $1 order by id limit $2";
-const LIST_BY_USER: &str =
-    "select id, username, text, timestamp from thoughts where username = $1 and id > $2 order by id limit $3";
+const LIST_ALL: &str =
+    "select id, username, text, timestamp from thoughts where id > $1 order by id limit $2";
+const LIST_BY_USER: &str = "select id, username, text, timestamp from thoughts where username = $1 and id > $2 order by id limit $3";
 /// SQLite, needles of 3+ characters: the trigram index answers, in id order.
 const SEARCH_SQLITE_FTS: &str = "select t.id, t.username, t.text, t.timestamp \
      from thoughts_fts f join thoughts t on t.id = f.rowid \
@@ -58,7 +66,11 @@ const SEARCH_POSTGRES: &str = "select id, username, text, timestamp from thought
      where folded like $1 escape '\\' and id > $2 order by id limit $3";
 
 /// Store a new thought by `username`.
-pub async fn insert(db: &Database, username: &str, text: &ThoughtText) -> Result<Thought, sqlx::Error> {
+pub async fn insert(
+    db: &Database,
+    username: &str,
+    text: &ThoughtText,
+) -> Result<Thought, sqlx::Error> {
     let now = kit::time::now();
     on_pool!(db, |pool| {
         let row = sqlx::query(INSERT)
@@ -106,7 +118,13 @@ pub async fn list(
             fetch_thoughts!(db, SEARCH_SQLITE_FTS, n.fts_phrase(), page.after, fetch)
         }
         (None, Some(n), Database::Sqlite(_)) => {
-            fetch_thoughts!(db, SEARCH_SQLITE_SHORT, n.folded().to_owned(), page.after, fetch)
+            fetch_thoughts!(
+                db,
+                SEARCH_SQLITE_SHORT,
+                n.folded().to_owned(),
+                page.after,
+                fetch
+            )
         }
         (None, Some(n), Database::Postgres(_)) => {
             fetch_thoughts!(db, SEARCH_POSTGRES, n.like_pattern(), page.after, fetch)

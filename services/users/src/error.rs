@@ -50,9 +50,15 @@ impl IntoResponse for ApiError {
             Self::InvalidCredentials => {
                 kit::error_response(StatusCode::UNAUTHORIZED, "Wrong username or password")
             }
-            Self::Forbidden => kit::error_response(StatusCode::FORBIDDEN, "Administrator token required"),
-            Self::SignupDisabled => kit::error_response(StatusCode::FORBIDDEN, "Sign-up is disabled"),
-            Self::UsernameTaken => kit::error_response(StatusCode::CONFLICT, "Username already exists"),
+            Self::Forbidden => {
+                kit::error_response(StatusCode::FORBIDDEN, "Administrator token required")
+            }
+            Self::SignupDisabled => {
+                kit::error_response(StatusCode::FORBIDDEN, "Sign-up is disabled")
+            }
+            Self::UsernameTaken => {
+                kit::error_response(StatusCode::CONFLICT, "Username already exists")
+            }
             Self::RateLimited(secs) => kit::error::too_many_requests(secs),
             Self::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "internal error");

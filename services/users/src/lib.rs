@@ -29,7 +29,11 @@ pub const NAME: &str = "users";
 
 /// Configuration, from flags or the environment (the book's names kept).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "users-service", version, about = "MyThoughts users service: accounts, sign-in, RS256 tokens")]
+#[command(
+    name = "users-service",
+    version,
+    about = "MyThoughts users service: accounts, sign-in, RS256 tokens"
+)]
 pub struct Config {
     /// Listen address, logging, version.
     #[command(flatten)]
@@ -38,7 +42,11 @@ pub struct Config {
     #[command(flatten)]
     pub database: DatabaseConfig,
     /// PEM private key that signs tokens (RSA). Required: there is no built-in key.
-    #[arg(long, env = "PRIVATE_KEY_PATH", default_value = "/opt/keys/private_key.pem")]
+    #[arg(
+        long,
+        env = "PRIVATE_KEY_PATH",
+        default_value = "/opt/keys/private_key.pem"
+    )]
     pub private_key_path: PathBuf,
     /// Token lifetime in seconds (default two days).
     #[arg(long, env = "TOKEN_LIFETIME_SECONDS", default_value_t = 2 * 24 * 3600)]
@@ -100,9 +108,22 @@ impl FromRef<AppState> for Verifier {
 /// The OpenAPI description of the service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "MyThoughts users service", description = "Accounts, sign-in and RS256 tokens (API.md)"),
-    paths(routes::login::login, routes::accounts::create_user, routes::accounts::sign_up, routes::keys::jwks),
-    components(schemas(users_api::User, users_api::Credentials, users_api::LoginResponse, kit::ErrorBody))
+    info(
+        title = "MyThoughts users service",
+        description = "Accounts, sign-in and RS256 tokens (API.md)"
+    ),
+    paths(
+        routes::login::login,
+        routes::accounts::create_user,
+        routes::accounts::sign_up,
+        routes::keys::jwks
+    ),
+    components(schemas(
+        users_api::User,
+        users_api::Credentials,
+        users_api::LoginResponse,
+        kit::ErrorBody
+    ))
 )]
 pub struct ApiDoc;
 
@@ -116,8 +137,9 @@ fn admin_password(config: &Config) -> Result<Option<String>, StartupError> {
         return Ok(None);
     }
     if let Some(path) = &config.admin_password_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| StartupError::Config(format!("ADMIN_PASSWORD_FILE {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            StartupError::Config(format!("ADMIN_PASSWORD_FILE {}: {e}", path.display()))
+        })?;
         return Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()));
     }
     match &config.admin_password {
@@ -128,22 +150,40 @@ fn admin_password(config: &Config) -> Result<Option<String>, StartupError> {
     }
 }
 
-async fn ensure_admin(state: &AppState, username: &str, password: &str) -> Result<(), StartupError> {
-    let username = domain::Username::parse(username).map_err(|e| StartupError::Config(format!("ADMIN_USERNAME {e}")))?;
+async fn ensure_admin(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<(), StartupError> {
+    let username = domain::Username::parse(username)
+        .map_err(|e| StartupError::Config(format!("ADMIN_USERNAME {e}")))?;
     let password = domain::Password::parse_new(password, state.password_min_chars)
         .map_err(|e| StartupError::Config(format!("ADMIN_PASSWORD {e}")))?;
-    let existing = store::find_user(&state.db, username.as_str()).await.context("cannot read users")?;
+    let existing = store::find_user(&state.db, username.as_str())
+        .await
+        .context("cannot read users")?;
     match existing {
         Some(user) => {
-            let same = state.hasher.verify(&password, Some(&user.password_hash)).await?;
-            let hash = if same { user.password_hash.clone() } else { state.hasher.hash(&password).await? };
+            let same = state
+                .hasher
+                .verify(&password, Some(&user.password_hash))
+                .await?;
+            let hash = if same {
+                user.password_hash.clone()
+            } else {
+                state.hasher.hash(&password).await?
+            };
             if !same || !user.is_admin {
-                store::update_admin(&state.db, user.id, &hash, true).await.context("cannot update administrator")?;
+                store::update_admin(&state.db, user.id, &hash, true)
+                    .await
+                    .context("cannot update administrator")?;
             }
         }
         None => {
             let hash = state.hasher.hash(&password).await?;
-            store::insert_user(&state.db, username.as_str(), &hash, true).await.context("cannot create administrator")?;
+            store::insert_user(&state.db, username.as_str(), &hash, true)
+                .await
+                .context("cannot create administrator")?;
         }
     }
     tracing::info!(username = %username, "administrator account ensured");
@@ -194,7 +234,9 @@ impl Application {
             }),
             drain: Duration::from_secs(config.shutdown_drain_seconds),
         };
-        Ok(Self { server: Server::bind(service).await? })
+        Ok(Self {
+            server: Server::bind(service).await?,
+        })
     }
 
     /// The bound port.

@@ -33,7 +33,9 @@ impl LoginLimiter {
     /// Count one attempt from `address` only; `Err(wait)` when over the limit.
     pub fn check_address(&self, address: IpAddr) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
-        self.by_address.check_key(&address).map_err(|not_until| not_until.wait_time_from(now))
+        self.by_address
+            .check_key(&address)
+            .map_err(|not_until| not_until.wait_time_from(now))
     }
 
     /// Count one attempt; `Err(wait)` when either limit is exceeded.
@@ -66,7 +68,10 @@ mod tests {
             assert!(limiter.check("bruce", ip).is_ok());
         }
         let wait = limiter.check("bruce", ip).expect_err("limited");
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         assert!(limiter.check("stephen", ip).is_ok());
     }
 

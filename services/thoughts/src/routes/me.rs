@@ -18,8 +18,19 @@ use tokens::AuthUser;
     params(("limit" = Option<u32>, Query, description = "page size, 1-1000"), ("after" = Option<i64>, Query, description = "only ids greater than this")),
     responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody), (status = 401, body = kit::ErrorBody))
 )]
-pub async fn list_my_thoughts(State(state): State<AppState>, caller: AuthUser, params: Params) -> Result<Response, ApiError> {
-    super::list_response(&state, "/api/me/thoughts/", Some(&caller.username), &params, false).await
+pub async fn list_my_thoughts(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<Response, ApiError> {
+    super::list_response(
+        &state,
+        "/api/me/thoughts/",
+        Some(&caller.username),
+        &params,
+        false,
+    )
+    .await
 }
 
 /// Post a thought as the caller: 201 Thought.
@@ -34,7 +45,10 @@ pub async fn create_thought(
     params: Params,
 ) -> Result<(StatusCode, Json<Thought>), ApiError> {
     let raw = params.get("text").ok_or_else(|| {
-        ApiError::field("text", "Missing required parameter in the JSON body or the post body or the query string")
+        ApiError::field(
+            "text",
+            "Missing required parameter in the JSON body or the post body or the query string",
+        )
     })?;
     let text = ThoughtText::parse(raw).map_err(|e| ApiError::field("text", e))?;
     let thought = store::insert(&state.db, &caller.username, &text).await?;

@@ -17,7 +17,10 @@ use kit::Params;
 /// All routes (paths without trailing slash; the chassis accepts both).
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/me/thoughts", get(me::list_my_thoughts).post(me::create_thought))
+        .route(
+            "/api/me/thoughts",
+            get(me::list_my_thoughts).post(me::create_thought),
+        )
         .route("/api/me/thoughts/{id}", delete(me::delete_my_thought))
         .route("/api/thoughts", get(thoughts::list_thoughts))
         .route("/api/thoughts/{id}", get(thoughts::get_thought))
@@ -28,7 +31,10 @@ pub fn router(state: AppState) -> Router {
 /// A thought id from the path; anything but a positive integer is a 404,
 /// as the book's `<int:thought_id>` routes answer.
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(ApiError::NotFound)
 }
 
 /// A list response: a page of thoughts, ascending id, with a `Link: rel="next"`
@@ -40,7 +46,11 @@ async fn list_response(
     params: &Params,
     searchable: bool,
 ) -> Result<Response, ApiError> {
-    let search = if searchable { params.get("search") } else { None };
+    let search = if searchable {
+        params.get("search")
+    } else {
+        None
+    };
     let needle = match search {
         Some(s) => SearchNeedle::parse(s).map_err(|e| ApiError::field("search", e))?,
         None => None,

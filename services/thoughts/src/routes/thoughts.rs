@@ -20,7 +20,10 @@ use thoughts_api::Thought;
     ),
     responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody))
 )]
-pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
+pub async fn list_thoughts(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Response, ApiError> {
     super::list_response(&state, "/api/thoughts/", None, &params, true).await
 }
 
@@ -30,7 +33,13 @@ pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Res
     params(("id" = i64, Path, description = "thought id")),
     responses((status = 200, body = Thought), (status = 404, body = kit::ErrorBody))
 )]
-pub async fn get_thought(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Thought>, ApiError> {
+pub async fn get_thought(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Thought>, ApiError> {
     let id = super::parse_id(&id)?;
-    store::get(&state.db, id).await?.map(Json).ok_or(ApiError::NotFound)
+    store::get(&state.db, id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
 }

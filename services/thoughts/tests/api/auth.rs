@@ -33,16 +33,76 @@ fn forged_tokens() -> Vec<(&'static str, String)> {
     parts[1] = b64(&json!({"username": "admin", "iat": now(), "exp": now() + 3600, "admin": true}));
     let tampered = parts.join(".");
     vec![
-        ("alg none", format!("Bearer {}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&claims))),
+        (
+            "alg none",
+            format!(
+                "Bearer {}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT"})),
+                b64(&claims)
+            ),
+        ),
         ("HS256 keyed with the public key", format!("Bearer {hs256}")),
-        ("PS256", format!("Bearer {}", sign_with(&claims, Algorithm::PS256, &keys.private_pem, None))),
-        ("RS512", format!("Bearer {}", sign_with(&claims, Algorithm::RS512, &keys.private_pem, None))),
-        ("another key", format!("Bearer {}", sign_with(&claims, Algorithm::RS256, &testkit::other_keys().private_pem, None))),
-        ("expired", format!("Bearer {}", sign(&json!({"username": "mallory", "iat": now() - 7200, "exp": now() - 3600})))),
-        ("no exp", format!("Bearer {}", sign(&json!({"username": "mallory", "iat": now()})))),
-        ("no iat", format!("Bearer {}", sign(&json!({"username": "mallory", "exp": now() + 3600})))),
-        ("no username", format!("Bearer {}", sign(&json!({"iat": now(), "exp": now() + 3600})))),
-        ("username not a string", format!("Bearer {}", sign(&json!({"username": 7, "iat": now(), "exp": now() + 3600})))),
+        (
+            "PS256",
+            format!(
+                "Bearer {}",
+                sign_with(&claims, Algorithm::PS256, &keys.private_pem, None)
+            ),
+        ),
+        (
+            "RS512",
+            format!(
+                "Bearer {}",
+                sign_with(&claims, Algorithm::RS512, &keys.private_pem, None)
+            ),
+        ),
+        (
+            "another key",
+            format!(
+                "Bearer {}",
+                sign_with(
+                    &claims,
+                    Algorithm::RS256,
+                    &testkit::other_keys().private_pem,
+                    None
+                )
+            ),
+        ),
+        (
+            "expired",
+            format!(
+                "Bearer {}",
+                sign(&json!({"username": "mallory", "iat": now() - 7200, "exp": now() - 3600}))
+            ),
+        ),
+        (
+            "no exp",
+            format!(
+                "Bearer {}",
+                sign(&json!({"username": "mallory", "iat": now()}))
+            ),
+        ),
+        (
+            "no iat",
+            format!(
+                "Bearer {}",
+                sign(&json!({"username": "mallory", "exp": now() + 3600}))
+            ),
+        ),
+        (
+            "no username",
+            format!(
+                "Bearer {}",
+                sign(&json!({"iat": now(), "exp": now() + 3600}))
+            ),
+        ),
+        (
+            "username not a string",
+            format!(
+                "Bearer {}",
+                sign(&json!({"username": 7, "iat": now(), "exp": now() + 3600}))
+            ),
+        ),
         ("tampered payload", format!("Bearer {tampered}")),
         ("garbage", "Bearer garbage".to_owned()),
         ("missing Bearer", good.clone()),
@@ -100,8 +160,13 @@ async fn jwks_server(initial: Vec<Jwk>) -> JwksServer {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().expect("addr"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().expect("addr")
+    );
     tokio::spawn(async move { axum::serve(listener, router).await });
     JwksServer { url, keys, fetches }
 }
@@ -111,32 +176,89 @@ async fn keys_from_a_jwks_url_verify_tokens_and_a_new_kid_triggers_a_refetch() {
     let (kid_a, jwk_a) = jwk_for(&testkit::keys().private_pem);
     let (kid_b, jwk_b) = jwk_for(&testkit::other_keys().private_pem);
     let jwks = jwks_server(vec![jwk_a.clone()]).await;
-    let app = spawn_with(Engine::Sqlite, &["--jwks-url", &jwks.url, "--jwks-min-refresh-seconds", "0"]).await;
+    let app = spawn_with(
+        Engine::Sqlite,
+        &["--jwks-url", &jwks.url, "--jwks-min-refresh-seconds", "0"],
+    )
+    .await;
     let claims = json!({"username": "bruce", "iat": now(), "exp": now() + 3600});
-    let token_a = sign_with(&claims, Algorithm::RS256, &testkit::keys().private_pem, Some(&kid_a));
-    assert_eq!(app.post_thought_with(&format!("Bearer {token_a}"), "signed by A").await.status(), StatusCode::CREATED);
+    let token_a = sign_with(
+        &claims,
+        Algorithm::RS256,
+        &testkit::keys().private_pem,
+        Some(&kid_a),
+    );
+    assert_eq!(
+        app.post_thought_with(&format!("Bearer {token_a}"), "signed by A")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
     // The book's tokens carry no kid: any published key may verify them.
-    assert_eq!(app.post_thought_with(&bearer("bruce"), "no kid").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.post_thought_with(&bearer("bruce"), "no kid")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
     // Rotation: the users service starts publishing key B, then signs with it.
-    let token_b = sign_with(&claims, Algorithm::RS256, &testkit::other_keys().private_pem, Some(&kid_b));
-    assert_eq!(app.post_thought_with(&format!("Bearer {token_b}"), "too early").await.status(), StatusCode::UNAUTHORIZED);
+    let token_b = sign_with(
+        &claims,
+        Algorithm::RS256,
+        &testkit::other_keys().private_pem,
+        Some(&kid_b),
+    );
+    assert_eq!(
+        app.post_thought_with(&format!("Bearer {token_b}"), "too early")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
     jwks.keys.lock().expect("lock").keys = vec![jwk_a, jwk_b];
-    assert_eq!(app.post_thought_with(&format!("Bearer {token_b}"), "signed by B").await.status(), StatusCode::CREATED);
-    assert_eq!(app.post_thought_with(&format!("Bearer {token_a}"), "A still valid").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.post_thought_with(&format!("Bearer {token_b}"), "signed by B")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.post_thought_with(&format!("Bearer {token_a}"), "A still valid")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_kids_do_not_make_the_service_hammer_the_jwks_url() {
     let (_, jwk_a) = jwk_for(&testkit::keys().private_pem);
     let jwks = jwks_server(vec![jwk_a]).await;
-    let app = spawn_with(Engine::Sqlite, &["--jwks-url", &jwks.url, "--jwks-min-refresh-seconds", "60"]).await;
+    let app = spawn_with(
+        Engine::Sqlite,
+        &["--jwks-url", &jwks.url, "--jwks-min-refresh-seconds", "60"],
+    )
+    .await;
     let claims = json!({"username": "mallory", "iat": now(), "exp": now() + 3600});
     for i in 0..20 {
         let kid = format!("unknown-{i}");
-        let token = sign_with(&claims, Algorithm::RS256, &testkit::other_keys().private_pem, Some(&kid));
-        assert_eq!(app.post_thought_with(&format!("Bearer {token}"), "x").await.status(), StatusCode::UNAUTHORIZED);
+        let token = sign_with(
+            &claims,
+            Algorithm::RS256,
+            &testkit::other_keys().private_pem,
+            Some(&kid),
+        );
+        assert_eq!(
+            app.post_thought_with(&format!("Bearer {token}"), "x")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
-    assert!(jwks.fetches.load(Ordering::SeqCst) <= 1, "fetched {} times", jwks.fetches.load(Ordering::SeqCst));
+    assert!(
+        jwks.fetches.load(Ordering::SeqCst) <= 1,
+        "fetched {} times",
+        jwks.fetches.load(Ordering::SeqCst)
+    );
 }
 
 #[test]

@@ -26,20 +26,34 @@ pub async fn spawn_with(engine: Engine, extra: &[&str]) -> TestApp {
     let db = testkit::database(engine).await;
     let key_path = testkit::keys().public_path.display().to_string();
     let mut args = vec![
-        "thoughts-service", "--host", "127.0.0.1", "--port", "0", "--log-format", "pretty",
-        "--database-url", &db.url,
+        "thoughts-service",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--log-format",
+        "pretty",
+        "--database-url",
+        &db.url,
     ];
     if !extra.contains(&"--jwks-url") {
         args.extend_from_slice(&["--public-key-path", &key_path]);
     }
     args.extend_from_slice(extra);
     let config = thoughts::Config::try_parse_from(args).expect("valid test configuration");
-    let app = thoughts::Application::build(config).await.unwrap_or_else(|e| panic!("thoughts service failed to start: {e}"));
+    let app = thoughts::Application::build(config)
+        .await
+        .unwrap_or_else(|e| panic!("thoughts service failed to start: {e}"));
     let base = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     testkit::wait_ready(&base).await;
-    TestApp { base, client: reqwest::Client::new(), shutdown, _db: db }
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        shutdown,
+        _db: db,
+    }
 }
 
 /// Start the service with the default test configuration.
@@ -66,12 +80,18 @@ pub fn sign_with(claims: &Value, alg: Algorithm, private_pem: &str, kid: Option<
 
 /// A valid `Bearer` token for `username`, as the book's users service makes them.
 pub fn bearer(username: &str) -> String {
-    format!("Bearer {}", sign(&json!({"username": username, "iat": now(), "exp": now() + 3600})))
+    format!(
+        "Bearer {}",
+        sign(&json!({"username": username, "iat": now(), "exp": now() + 3600}))
+    )
 }
 
 /// A valid administrator `Bearer` token.
 pub fn admin_bearer(username: &str) -> String {
-    format!("Bearer {}", sign(&json!({"username": username, "iat": now(), "exp": now() + 3600, "admin": true})))
+    format!(
+        "Bearer {}",
+        sign(&json!({"username": username, "iat": now(), "exp": now() + 3600, "admin": true}))
+    )
 }
 
 impl TestApp {
@@ -99,16 +119,30 @@ impl TestApp {
 
     /// GET a JSON list.
     pub async fn get_list(&self, path_and_query: &str) -> Vec<Value> {
-        let r = self.client.get(self.url(path_and_query)).send().await.expect("sent");
+        let r = self
+            .client
+            .get(self.url(path_and_query))
+            .send()
+            .await
+            .expect("sent");
         assert_eq!(r.status(), StatusCode::OK, "{path_and_query}");
         r.json().await.expect("json list")
     }
 
     /// Texts of the thoughts matching `search`.
     pub async fn search(&self, needle: &str) -> Vec<String> {
-        let r = self.client.get(self.url("/api/thoughts/")).query(&[("search", needle)]).send().await.expect("sent");
+        let r = self
+            .client
+            .get(self.url("/api/thoughts/"))
+            .query(&[("search", needle)])
+            .send()
+            .await
+            .expect("sent");
         assert_eq!(r.status(), StatusCode::OK);
         let items: Vec<Value> = r.json().await.expect("json");
-        items.iter().map(|t| t["text"].as_str().expect("text").to_owned()).collect()
+        items
+            .iter()
+            .map(|t| t["text"].as_str().expect("text").to_owned())
+            .collect()
     }
 }

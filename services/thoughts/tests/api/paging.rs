@@ -13,7 +13,10 @@ fn next_link(r: &reqwest::Response) -> Option<String> {
 
 async fn texts(r: reqwest::Response) -> Vec<String> {
     let items: Vec<Value> = r.json().await.expect("json");
-    items.iter().map(|t| t["text"].as_str().expect("text").to_owned()).collect()
+    items
+        .iter()
+        .map(|t| t["text"].as_str().expect("text").to_owned())
+        .collect()
 }
 
 testkit::both_engines! {

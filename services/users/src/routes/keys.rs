@@ -9,5 +9,8 @@ use axum::response::IntoResponse;
 /// The JWK Set (RS256 public keys with their `kid`).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "users", responses((status = 200, description = "JWK Set")))]
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.signer.jwks()))
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.signer.jwks()),
+    )
 }

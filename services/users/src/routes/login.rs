@@ -36,14 +36,22 @@ pub async fn login(
         return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
     }
     let user = store::find_user(&state.db, username.as_str()).await?;
-    let valid = state.hasher.verify(&password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let valid = state
+        .hasher
+        .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
     let Some(user) = user.filter(|_| valid) else {
         metrics::counter!("logins_total", "outcome" => "failed").increment(1);
         tracing::warn!(event = "login_failed", username = %username, address = %peer.ip(), "login failed");
         return Err(ApiError::InvalidCredentials);
     };
-    let token = state.signer.issue(&user.username, user.is_admin).map_err(anyhow::Error::from)?;
+    let token = state
+        .signer
+        .issue(&user.username, user.is_admin)
+        .map_err(anyhow::Error::from)?;
     metrics::counter!("logins_total", "outcome" => "success").increment(1);
     tracing::info!(event = "login_succeeded", username = %user.username, "login succeeded");
-    Ok(Json(LoginResponse { authorized: format!("Bearer {token}") }))
+    Ok(Json(LoginResponse {
+        authorized: format!("Bearer {token}"),
+    }))
 }

@@ -9,32 +9,69 @@ use testkit::Engine;
 #[tokio::test]
 async fn a_request_id_is_echoed_or_generated() {
     let app = spawn(Engine::Sqlite).await;
-    let r = app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "abc").send().await.expect("sent");
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .header("x-request-id", "abc")
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(r.headers()["x-request-id"], "abc");
-    let r = app.client.get(format!("{}/healthz", app.base)).send().await.expect("sent");
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("sent");
     assert!(!r.headers()["x-request-id"].is_empty());
 }
 
 #[tokio::test]
 async fn errors_are_json_for_unknown_paths_methods_bodies_and_types() {
     let app = spawn(Engine::Sqlite).await;
-    let not_found = app.client.get(format!("{}/nope", app.base)).send().await.expect("sent");
+    let not_found = app
+        .client
+        .get(format!("{}/nope", app.base))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(not_found.status(), StatusCode::NOT_FOUND);
     assert!(not_found.json::<Value>().await.expect("json")["message"].is_string());
-    let method = app.client.get(format!("{}/api/login/", app.base)).send().await.expect("sent");
+    let method = app
+        .client
+        .get(format!("{}/api/login/", app.base))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(method.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(method.json::<Value>().await.expect("json")["message"].is_string());
-    let big = app.client.post(format!("{}/api/login/", app.base))
+    let big = app
+        .client
+        .post(format!("{}/api/login/", app.base))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!("username=a&password={}", "x".repeat(32 * 1024)))
-        .send().await.expect("sent");
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(big.json::<Value>().await.expect("json")["message"].is_string());
-    let xml = app.client.post(format!("{}/api/login/", app.base))
-        .header("content-type", "text/xml").body("<a/>").send().await.expect("sent");
+    let xml = app
+        .client
+        .post(format!("{}/api/login/", app.base))
+        .header("content-type", "text/xml")
+        .body("<a/>")
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(xml.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let bad_json = app.client.post(format!("{}/api/login/", app.base))
-        .header("content-type", "application/json").body("{\"username\": ").send().await.expect("sent");
+    let bad_json = app
+        .client
+        .post(format!("{}/api/login/", app.base))
+        .header("content-type", "application/json")
+        .body("{\"username\": ")
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
     assert!(bad_json.json::<Value>().await.expect("json")["message"].is_string());
 }
@@ -43,7 +80,12 @@ async fn errors_are_json_for_unknown_paths_methods_bodies_and_types() {
 async fn paths_work_with_and_without_the_trailing_slash() {
     let app = spawn(Engine::Sqlite).await;
     for path in ["/admin/version/", "/admin/version", "/healthz", "/healthz/"] {
-        let r = app.client.get(format!("{}{path}", app.base)).send().await.expect("sent");
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("sent");
         assert_eq!(r.status(), StatusCode::OK, "{path}");
     }
 }
@@ -51,21 +93,63 @@ async fn paths_work_with_and_without_the_trailing_slash() {
 #[tokio::test]
 async fn operational_endpoints_answer() {
     let app = spawn(Engine::Sqlite).await;
-    let version: Value = app.client.get(format!("{}/admin/version/", app.base)).send().await.expect("sent").json().await.expect("json");
+    let version: Value = app
+        .client
+        .get(format!("{}/admin/version/", app.base))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
     assert!(version["version"].is_string() && version["commit"].is_string());
-    let ready = app.client.get(format!("{}/readyz", app.base)).send().await.expect("sent");
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(ready.status(), StatusCode::OK);
     app.login("nobody", "whatever").await;
-    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.expect("sent").text().await.expect("text");
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/api/login\""), "{metrics}");
-    let spec: Value = app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("sent").json().await.expect("json");
-    assert!(spec["openapi"].as_str().expect("version").starts_with("3.1"));
+    let spec: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        spec["openapi"]
+            .as_str()
+            .expect("version")
+            .starts_with("3.1")
+    );
     assert!(spec["paths"]["/api/login/"].is_object());
-    let docs = app.client.get(format!("{}/docs/", app.base)).send().await.expect("sent");
+    let docs = app
+        .client
+        .get(format!("{}/docs/", app.base))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(docs.status(), StatusCode::OK);
     let html = docs.text().await.expect("text");
-    assert!(!html.contains("cdn") && !html.contains("unpkg"), "docs must work offline");
+    assert!(
+        !html.contains("cdn") && !html.contains("unpkg"),
+        "docs must work offline"
+    );
 }
 
 fn run_binary(envs: &[(&str, &str)]) -> std::process::Output {
@@ -91,15 +175,28 @@ fn an_invalid_setting_is_one_line_and_exit_64() {
     assert_eq!(out.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("PORT") || stderr.contains("--port"), "{stderr}");
+    assert!(
+        stderr.contains("PORT") || stderr.contains("--port"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn help_lists_the_environment_variables() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_users-service")).arg("--help").output().expect("runs");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_users-service"))
+        .arg("--help")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
-    for var in ["DATABASE_ENGINE", "POSTGRES_HOST", "PRIVATE_KEY_PATH", "ADMIN_USERNAME", "VERSION_NAME", "PORT"] {
+    for var in [
+        "DATABASE_ENGINE",
+        "POSTGRES_HOST",
+        "PRIVATE_KEY_PATH",
+        "ADMIN_USERNAME",
+        "VERSION_NAME",
+        "PORT",
+    ] {
         assert!(help.contains(var), "{var} missing from --help");
     }
 }
