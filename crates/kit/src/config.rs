@@ -184,14 +184,14 @@ impl DatabaseConfig {
                     .as_deref()
                     .map(|p| format!(":{}", enc(p)))
                     .unwrap_or_default();
-                format!(
-                    "postgres://{}{}@{}:{}/{}",
-                    enc(&self.postgres_user),
-                    password,
-                    self.postgres_host,
-                    self.postgres_port,
-                    self.postgres_db.as_deref().unwrap_or(default_name)
-                )
+                let db = self.postgres_db.as_deref().unwrap_or(default_name);
+                let (user, port) = (enc(&self.postgres_user), self.postgres_port);
+                if self.postgres_host.starts_with('/') {
+                    // A host starting with `/` is a Unix socket directory, as in libpq.
+                    format!("postgres://{user}{password}@localhost:{port}/{}?host={}", enc(db), self.postgres_host)
+                } else {
+                    format!("postgres://{user}{password}@{}:{port}/{}", self.postgres_host, enc(db))
+                }
             }
         }
     }
@@ -218,5 +218,43 @@ impl StartupError {
                 std::process::exit(1)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn postgres(host: &str, password: Option<&str>) -> DatabaseConfig {
+        DatabaseConfig {
+            database_engine: DatabaseEngine::Postgresql,
+            postgres_host: host.into(),
+            postgres_db: Some("thoughts".into()),
+            postgres_user: "svc user".into(),
+            postgres_password: password.map(str::to_owned),
+            database_url: None,
+            ..DatabaseConfig::with_url("unused")
+        }
+    }
+
+    #[test]
+    fn the_books_postgres_variables_make_a_url_with_escaped_credentials() {
+        let url = postgres("db.internal", Some("p@ss:w/rd")).url("x");
+        assert_eq!(url, "postgres://svc%20user:p%40ss%3Aw%2Frd@db.internal:5432/thoughts");
+    }
+
+    #[test]
+    fn a_socket_directory_host_becomes_a_host_parameter() {
+        let url = postgres("/run/postgresql", None).url("x");
+        assert_eq!(url, "postgres://svc%20user@localhost:5432/thoughts?host=/run/postgresql");
+    }
+
+    #[test]
+    fn sqlite_files_live_under_the_data_dir_and_database_url_wins() {
+        let mut c = DatabaseConfig::with_url("sqlite://elsewhere.db");
+        assert_eq!(c.url("users"), "sqlite://elsewhere.db");
+        c.database_url = None;
+        c.data_dir = PathBuf::from("/var/lib/mt");
+        assert_eq!(c.url("users"), "sqlite:///var/lib/mt/users.sqlite3");
     }
 }

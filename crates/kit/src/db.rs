@@ -2,6 +2,7 @@
 //! PostgreSQL, chosen from the URL scheme. Services bring their own SQL and
 //! migrations; [`on_pool!`](crate::on_pool) runs the same code on either pool.
 
+use crate::config::StartupError;
 use anyhow::Context;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -60,62 +61,84 @@ fn migrator(sources: &'static [MigrationSource]) -> Migrator {
     Migrator::with_migrations(migrations)
 }
 
+/// Parsed connection settings for one engine.
+#[derive(Debug, Clone)]
+enum Options {
+    Sqlite(SqliteConnectOptions, bool),
+    Postgres(PgConnectOptions),
+}
+
+fn parse_url(url: &str) -> Result<Options, String> {
+    if url.starts_with("sqlite:") {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| format!("DATABASE_URL is not a valid SQLite URL: {e}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        Ok(Options::Sqlite(options, url.contains(":memory:")))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        PgConnectOptions::from_str(url)
+            .map(Options::Postgres)
+            .map_err(|e| format!("database settings (DATABASE_URL or POSTGRES_*) are not valid: {e}"))
+    } else {
+        Err("DATABASE_URL must start with sqlite: or postgres:".to_owned())
+    }
+}
+
 impl Database {
     /// Connect to `url` (`sqlite://path`, `sqlite::memory:` or `postgres://…`).
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
-                .with_context(|| "DATABASE_URL is not a valid SQLite URL")?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true);
-            let path = options.get_filename().to_path_buf();
-            let in_memory = url.contains(":memory:");
-            if !in_memory && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent).with_context(|| {
-                    format!("cannot create data directory {}", parent.display())
-                })?;
+        let options = parse_url(url).map_err(anyhow::Error::msg)?;
+        Self::connect_with(options, max_connections).await
+    }
+
+    async fn connect_with(options: Options, max_connections: u32) -> anyhow::Result<Self> {
+        match options {
+            Options::Sqlite(options, in_memory) => {
+                let path = options.get_filename().to_path_buf();
+                if !in_memory && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create data directory {}", parent.display()))?;
+                }
+                // Each in-memory connection would be its own database: keep one.
+                let max = if in_memory { 1 } else { max_connections };
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+                Ok(Self::Sqlite(pool))
             }
-            // Each in-memory connection would be its own database: keep one.
-            let max = if in_memory { 1 } else { max_connections };
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_with(options)
-                .await
-                .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
-            Ok(Self::Sqlite(pool))
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url)
-                .with_context(|| "DATABASE_URL is not a valid PostgreSQL URL")?;
-            let pool = PgPoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_with(options)
-                .await
-                .context("cannot connect to PostgreSQL")?;
-            Ok(Self::Postgres(pool))
-        } else {
-            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:")
+            Options::Postgres(options) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .context("cannot connect to PostgreSQL")?;
+                Ok(Self::Postgres(pool))
+            }
         }
     }
 
     /// Connect and apply migrations, retrying for up to `patience` while the
-    /// database is not reachable yet (it may start after us).
+    /// database is not reachable yet (it may start after us). A malformed
+    /// URL is a configuration error at once.
     pub async fn connect_and_migrate(
         url: &str,
         max_connections: u32,
         migrations: Migrations,
         patience: Duration,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, StartupError> {
+        let options = parse_url(url).map_err(StartupError::Config)?;
         let started = Instant::now();
         let mut delay = Duration::from_millis(100);
         loop {
             let attempt = async {
-                let db = Self::connect(url, max_connections).await?;
+                let db = Self::connect_with(options.clone(), max_connections).await?;
                 db.migrate(migrations).await?;
                 anyhow::Ok(db)
             }
@@ -127,7 +150,7 @@ impl Database {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(2));
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(StartupError::Other(e)),
             }
         }
     }

@@ -196,7 +196,11 @@ fn start_cluster(dir: &Path) -> Result<String, String> {
     // One process at a time initialises or starts the cluster.
     let lock = std::fs::File::create(dir.join("lock")).map_err(|e| e.to_string())?;
     lock.lock().map_err(|e| e.to_string())?;
-    if dir.join("data").join("postmaster.pid").exists() && dir.join(".s.PGSQL.5432").exists() {
+    let data = dir.join("data");
+    let data_s = data.display().to_string();
+    // Already running (started by an earlier test process)? `pg_ctl status`
+    // also sees through a stale pid file left by a crash or reboot.
+    if data.join("PG_VERSION").exists() && run_pg("pg_ctl", &["-D", &data_s, "status"]).is_ok() {
         return Ok(url);
     }
     if is_root() {
@@ -209,8 +213,6 @@ fn start_cluster(dir: &Path) -> Result<String, String> {
             return Err("cannot chown the cluster directory to postgres".into());
         }
     }
-    let data = dir.join("data");
-    let data_s = data.display().to_string();
     if !data.join("PG_VERSION").exists() {
         run_pg(
             "initdb",
