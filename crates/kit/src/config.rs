@@ -188,9 +188,17 @@ impl DatabaseConfig {
                 let (user, port) = (enc(&self.postgres_user), self.postgres_port);
                 if self.postgres_host.starts_with('/') {
                     // A host starting with `/` is a Unix socket directory, as in libpq.
-                    format!("postgres://{user}{password}@localhost:{port}/{}?host={}", enc(db), self.postgres_host)
+                    format!(
+                        "postgres://{user}{password}@localhost:{port}/{}?host={}",
+                        enc(db),
+                        self.postgres_host
+                    )
                 } else {
-                    format!("postgres://{user}{password}@{}:{port}/{}", self.postgres_host, enc(db))
+                    format!(
+                        "postgres://{user}{password}@{}:{port}/{}",
+                        self.postgres_host,
+                        enc(db)
+                    )
                 }
             }
         }
@@ -240,13 +248,19 @@ mod tests {
     #[test]
     fn the_books_postgres_variables_make_a_url_with_escaped_credentials() {
         let url = postgres("db.internal", Some("p@ss:w/rd")).url("x");
-        assert_eq!(url, "postgres://svc%20user:p%40ss%3Aw%2Frd@db.internal:5432/thoughts");
+        assert_eq!(
+            url,
+            "postgres://svc%20user:p%40ss%3Aw%2Frd@db.internal:5432/thoughts"
+        );
     }
 
     #[test]
     fn a_socket_directory_host_becomes_a_host_parameter() {
         let url = postgres("/run/postgresql", None).url("x");
-        assert_eq!(url, "postgres://svc%20user@localhost:5432/thoughts?host=/run/postgresql");
+        assert_eq!(
+            url,
+            "postgres://svc%20user@localhost:5432/thoughts?host=/run/postgresql"
+        );
     }
 
     #[test]

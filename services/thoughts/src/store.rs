@@ -131,3 +131,126 @@ pub async fn list(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The search queries are served by their indexes, not by a table scan.
+    use super::*;
+    use std::time::Duration;
+    use testkit::Engine;
+
+    async fn seeded(engine: Engine) -> (testkit::TestDatabase, Database) {
+        let tdb = testkit::database(engine).await;
+        let db = Database::connect_and_migrate(&tdb.url, 2, MIGRATIONS, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|e| panic!("database: {e}"));
+        for i in 0..2000 {
+            let text =
+                ThoughtText::parse(&format!("thought number {i} about things")).expect("valid");
+            insert(&db, &format!("user{}", i % 7), &text)
+                .await
+                .expect("insert");
+        }
+        (tdb, db)
+    }
+
+    #[tokio::test]
+    async fn sqlite_search_uses_the_trigram_index() {
+        let (_tdb, db) = seeded(Engine::Sqlite).await;
+        let Database::Sqlite(pool) = &db else {
+            unreachable!("sqlite")
+        };
+        let needle = SearchNeedle::parse("number 1234")
+            .expect("valid")
+            .expect("non-empty");
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "explain query plan {SEARCH_SQLITE_FTS}"
+        )))
+        .bind(needle.fts_phrase())
+        .bind(0_i64)
+        .bind(10_i64)
+        .fetch_all(pool)
+        .await
+        .expect("explain")
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect();
+        assert!(
+            plan.iter().any(|d| d.contains("VIRTUAL TABLE INDEX")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan
+                .iter()
+                .any(|d| d.starts_with("SCAN t") || d == "SCAN thoughts"),
+            "{plan:?}"
+        );
+        let found = list(
+            &db,
+            None,
+            Some(&needle),
+            Page {
+                limit: 10,
+                after: 0,
+                explicit: true,
+            },
+        )
+        .await
+        .expect("search");
+        assert_eq!(found.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn postgres_search_uses_the_trigram_gin_index() {
+        let tdb = testkit::database(Engine::Postgres).await;
+        let db = Database::connect_and_migrate(&tdb.url, 2, MIGRATIONS, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|e| panic!("database: {e}"));
+        let Database::Postgres(pool) = &db else {
+            unreachable!("postgres")
+        };
+        // Enough varied rows for the planner to prefer an index (ASCII text,
+        // so lower() folds exactly like the service). md5(12345) starts with
+        // 827ccb0eea8a.
+        sqlx::query(
+            "insert into thoughts (username, text, folded, timestamp) \
+             select 'user' || (i % 7), 'Note ' || md5(i::text), 'note ' || md5(i::text), now() \
+             from generate_series(1, 50000) as i",
+        )
+        .execute(pool)
+        .await
+        .expect("seed");
+        // A bulk insert lands in GIN's pending list, which autovacuum merges
+        // into the index in production; do it now so the plan is the steady one.
+        sqlx::query("vacuum analyze thoughts")
+            .execute(pool)
+            .await
+            .expect("analyze");
+        let needle = SearchNeedle::parse("827CCB0EEA")
+            .expect("valid")
+            .expect("non-empty");
+        let plan: Vec<String> =
+            sqlx::query(sqlx::AssertSqlSafe(format!("explain {SEARCH_POSTGRES}")))
+                .bind(needle.like_pattern())
+                .bind(0_i64)
+                .bind(1001_i64)
+                .fetch_all(pool)
+                .await
+                .expect("explain")
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect();
+        assert!(
+            plan.iter().any(|l| l.contains("thoughts_folded_trgm")),
+            "{plan:#?}"
+        );
+        let page = Page {
+            limit: 10,
+            after: 0,
+            explicit: true,
+        };
+        let found = list(&db, None, Some(&needle), page).await.expect("search");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].text.starts_with("Note 827ccb0eea8a"));
+    }
+}
