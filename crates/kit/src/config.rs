@@ -194,11 +194,7 @@ impl DatabaseConfig {
                         self.postgres_host
                     )
                 } else {
-                    format!(
-                        "postgres://{user}{password}@{}:{port}/{}",
-                        self.postgres_host,
-                        enc(db)
-                    )
+                    format!("postgres://{user}{password}@{}:{port}/{}", self.postgres_host, enc(db))
                 }
             }
         }
@@ -248,10 +244,7 @@ mod tests {
     #[test]
     fn the_books_postgres_variables_make_a_url_with_escaped_credentials() {
         let url = postgres("db.internal", Some("p@ss:w/rd")).url("x");
-        assert_eq!(
-            url,
-            "postgres://svc%20user:p%40ss%3Aw%2Frd@db.internal:5432/thoughts"
-        );
+        assert_eq!(url, "postgres://svc%20user:p%40ss%3Aw%2Frd@db.internal:5432/thoughts");
     }
 
     #[test]

@@ -81,9 +81,7 @@ fn parse_url(url: &str) -> Result<Options, String> {
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         PgConnectOptions::from_str(url)
             .map(Options::Postgres)
-            .map_err(|e| {
-                format!("database settings (DATABASE_URL or POSTGRES_*) are not valid: {e}")
-            })
+            .map_err(|e| format!("database settings (DATABASE_URL or POSTGRES_*) are not valid: {e}"))
     } else {
         Err("DATABASE_URL must start with sqlite: or postgres:".to_owned())
     }
@@ -100,12 +98,9 @@ impl Database {
         match options {
             Options::Sqlite(options, in_memory) => {
                 let path = options.get_filename().to_path_buf();
-                if !in_memory
-                    && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(parent).with_context(|| {
-                        format!("cannot create data directory {}", parent.display())
-                    })?;
+                if !in_memory && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create data directory {}", parent.display()))?;
                 }
                 // Each in-memory connection would be its own database: keep one.
                 let max = if in_memory { 1 } else { max_connections };
@@ -173,10 +168,7 @@ impl Database {
 
     /// Check that the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), String> {
-        let result = on_pool!(self, |pool| sqlx::query("select 1")
-            .execute(pool)
-            .await
-            .map(|_| ()));
+        let result = on_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()));
         result.map_err(|e| format!("database: {e}"))
     }
 

@@ -40,10 +40,7 @@ pub fn validation_response(errors: BTreeMap<String, String>) -> Response {
 
 /// A 429 response with `Retry-After` in whole seconds (at least 1).
 pub fn too_many_requests(retry_after_secs: u64) -> Response {
-    let mut response = error_response(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many attempts, try again later",
-    );
+    let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, "Too many attempts, try again later");
     let secs = retry_after_secs.max(1).to_string();
     if let Ok(value) = HeaderValue::from_str(&secs) {
         response.headers_mut().insert(header::RETRY_AFTER, value);

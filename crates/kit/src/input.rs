@@ -31,12 +31,7 @@ impl Params {
 
     /// Build from explicit pairs (tests, internal calls).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-        )
+        Self(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
     }
 }
 
@@ -55,9 +50,8 @@ fn merge_json(map: &mut BTreeMap<String, String>, bytes: &[u8]) -> Result<(), Re
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        error_response(StatusCode::BAD_REQUEST, format!("Malformed JSON body: {e}"))
-    })?;
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| error_response(StatusCode::BAD_REQUEST, format!("Malformed JSON body: {e}")))?;
     let serde_json::Value::Object(object) = value else {
         return Err(error_response(
             StatusCode::BAD_REQUEST,
@@ -99,13 +93,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            });
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             let status = rejection.status();
             let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -118,9 +106,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         match content_type.as_deref() {
             _ if body.is_empty() => {}
             Some("application/x-www-form-urlencoded") => merge_form(&mut map, &body),
-            Some(ct) if ct == "application/json" || ct.ends_with("+json") => {
-                merge_json(&mut map, &body)?
-            }
+            Some(ct) if ct == "application/json" || ct.ends_with("+json") => merge_json(&mut map, &body)?,
             _ => {
                 return Err(error_response(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -176,13 +162,9 @@ mod tests {
 
     #[tokio::test]
     async fn body_wins_over_query() {
-        let p = parse(request(
-            Some("application/x-www-form-urlencoded"),
-            "/?a=q",
-            "a=b",
-        ))
-        .await
-        .expect("form");
+        let p = parse(request(Some("application/x-www-form-urlencoded"), "/?a=q", "a=b"))
+            .await
+            .expect("form");
         assert_eq!(p.get("a"), Some("b"));
     }
 

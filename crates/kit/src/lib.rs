@@ -10,6 +10,7 @@
 //! It owns no business logic and no schema: each service brings its own
 //! routes, migrations and error type.
 
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod error;

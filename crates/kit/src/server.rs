@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, any, get};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
@@ -27,15 +27,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tracing::Instrument;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// A readiness check: `Ok` when the service can take traffic, else the reason.
-pub type ReadyCheck =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
 /// Build a [`ReadyCheck`] from an async closure.
 pub fn ready_check<F, Fut>(f: F) -> ReadyCheck
@@ -60,6 +57,8 @@ pub struct Service {
     pub ready: ReadyCheck,
     /// How long to keep serving after shutdown starts (readiness already 503).
     pub drain: Duration,
+    /// What unknown paths answer; `None` is the JSON 404 of API services.
+    pub not_found: Option<MethodRouter>,
 }
 
 /// The route template that matched, copied to the response for logs and metrics.
@@ -128,28 +127,19 @@ async fn version(State(ops): State<Ops>) -> Json<serde_json::Value> {
 async fn render_metrics() -> Response {
     let body = metrics_handle().render();
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         body,
     )
         .into_response()
 }
 
 async fn not_found() -> Response {
-    error_response(
-        StatusCode::NOT_FOUND,
-        default_message(StatusCode::NOT_FOUND),
-    )
+    error_response(StatusCode::NOT_FOUND, default_message(StatusCode::NOT_FOUND))
 }
 
 /// Inside the router: remember which route template matched.
 async fn remember_route(req: Request, next: Next) -> Response {
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+    let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let mut response = next.run(req).await;
     if let Some(template) = template {
         response.extensions_mut().insert(RouteTemplate(template));
@@ -175,19 +165,21 @@ fn trim_trailing_slash(mut req: Request) -> Request {
     req
 }
 
-/// Give bodiless or non-JSON error responses (404, 405, 413, panics) the
-/// JSON error shape, so clients always get `{"message": ...}`.
+/// Give bodiless or plain-text error responses (404, 405, extractor
+/// rejections) the JSON error shape, so clients always get `{"message": ...}`.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_json = response
+    // Replace only bodies nobody chose: none at all, or axum's plain-text
+    // rejections. JSON errors and HTML pages stay as they are.
+    let keep = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+        .is_some_and(|v| !v.starts_with("text/plain"));
+    if keep {
         return response;
     }
     let (mut parts, _) = response.into_parts();
@@ -196,10 +188,9 @@ async fn json_errors(response: Response) -> Response {
         errors: None,
     };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -284,10 +275,7 @@ impl Server {
         let addr = service.config.addr();
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
-                anyhow::anyhow!(
-                    "{} cannot listen on {addr}: the port is already in use",
-                    service.name
-                )
+                anyhow::anyhow!("{} cannot listen on {addr}: the port is already in use", service.name)
             } else {
                 anyhow::anyhow!("{} cannot listen on {addr}: {e}", service.name)
             }
@@ -317,7 +305,7 @@ impl Server {
             .api
             .merge(ops_routes)
             .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
-            .fallback(not_found)
+            .fallback_service(service.not_found.unwrap_or_else(|| any(not_found)))
             .layer(middleware::from_fn(remember_route))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(DefaultBodyLimit::max(service.config.body_limit_bytes));
@@ -335,10 +323,7 @@ impl Server {
 
     /// The port the listener is bound to.
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
     /// Serve until `shutdown` is cancelled; then report not-ready, keep
@@ -359,8 +344,7 @@ impl Server {
             .layer(middleware::map_response(json_errors))
             .map_request(trim_trailing_slash)
             .service(app);
-        let make =
-            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(svc);
+        let make = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(svc);
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(service = name, %addr, "listening");
         }

@@ -6,8 +6,8 @@ use tracing_subscriber::EnvFilter;
 /// Install the global log subscriber once; later calls (several services in
 /// one process, tests) keep the first one.
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stdout);

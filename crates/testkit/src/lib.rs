@@ -76,10 +76,7 @@ pub async fn database(engine: Engine) -> TestDatabase {
         Engine::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
-            TestDatabase {
-                url,
-                _dir: Some(dir),
-            }
+            TestDatabase { url, _dir: Some(dir) }
         }
         Engine::Postgres => {
             let admin = postgres_admin_url();
@@ -101,9 +98,7 @@ pub async fn database(engine: Engine) -> TestDatabase {
 
 /// Replace the database name in a PostgreSQL URL.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(i) => &base[..scheme_end + i],
@@ -129,8 +124,7 @@ pub fn postgres_admin_url() -> String {
         if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
             return url;
         }
-        start_cluster(&cluster_dir())
-            .unwrap_or_else(|e| panic!("cannot start a test PostgreSQL cluster: {e}"))
+        start_cluster(&cluster_dir()).unwrap_or_else(|e| panic!("cannot start a test PostgreSQL cluster: {e}"))
     })
     .clone()
 }
@@ -172,10 +166,7 @@ fn run_pg(tool: &str, args: &[&str]) -> Result<(), String> {
     } else {
         Command::new(&bin)
     };
-    let out = cmd
-        .args(args)
-        .output()
-        .map_err(|e| format!("{tool}: {e}"))?;
+    let out = cmd.args(args).output().map_err(|e| format!("{tool}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -237,9 +228,7 @@ fn start_cluster(dir: &Path) -> Result<String, String> {
     let log = dir.join("server.log").display().to_string();
     run_pg(
         "pg_ctl",
-        &[
-            "-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start",
-        ],
+        &["-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"],
     )?;
     Ok(url)
 }
@@ -285,10 +274,7 @@ mod tests {
 
     #[test]
     fn the_database_name_is_replaced_in_urls() {
-        assert_eq!(
-            with_database("postgres://u@h:1/postgres", "t"),
-            "postgres://u@h:1/t"
-        );
+        assert_eq!(with_database("postgres://u@h:1/postgres", "t"), "postgres://u@h:1/t");
         assert_eq!(
             with_database("postgres://u@h/postgres?host=/tmp/x", "t"),
             "postgres://u@h/t?host=/tmp/x"

@@ -45,42 +45,43 @@ pub enum ClientError {
     },
 }
 
-/// A typed client of the thoughts service.
+/// A typed client of the thoughts service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    request_id: Option<String>,
 }
 
 impl Client {
     /// A client of the service at `base`, with connect and whole-call deadlines.
-    pub fn new(
-        base: &str,
-        connect_timeout: Duration,
-        timeout: Duration,
-    ) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| ClientError::Unavailable(e.to_string()))?;
+    pub fn new(base: &str, connect_timeout: Duration, timeout: Duration) -> Result<Self, ClientError> {
+        let http = kit::client::build(connect_timeout, timeout).map_err(|e| ClientError::Unavailable(e.to_string()))?;
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
+            request_id: None,
         })
     }
 
-    async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ClientError> {
-        let response = request
-            .send()
+    /// The same client, forwarding `request_id` on every call.
+    pub fn with_request_id(&self, request_id: &str) -> Self {
+        Self {
+            request_id: Some(request_id.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
+        let response = kit::client::send("thoughts", request, self.request_id.as_deref())
             .await
             .map_err(|e| ClientError::Unavailable(e.to_string()))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
+        }
+        if status.is_server_error() {
+            return Err(ClientError::Unavailable(format!("answered {status}")));
         }
         let body: kit::ErrorBody = response.json().await.unwrap_or(kit::ErrorBody {
             message: status.canonical_reason().unwrap_or("error").to_owned(),
@@ -93,10 +94,7 @@ impl Client {
         })
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<T, ClientError> {
+    async fn json<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ClientError> {
         self.send(request)
             .await?
             .json()
@@ -110,6 +108,15 @@ impl Client {
         if let Some(s) = search {
             req = req.query(&[("search", s)]);
         }
+        self.json(req).await
+    }
+
+    /// `GET /api/thoughts/?username=` *(ext)*: one author's thoughts.
+    pub async fn list_by_user(&self, username: &str) -> Result<Vec<Thought>, ClientError> {
+        let req = self
+            .http
+            .get(format!("{}/api/thoughts/", self.base))
+            .query(&[("username", username)]);
         self.json(req).await
     }
 
@@ -129,13 +136,11 @@ impl Client {
             .http
             .post(format!("{}/api/me/thoughts/", self.base))
             .header("authorization", bearer)
-            .form(&NewThought {
-                text: text.to_owned(),
-            });
+            .form(&NewThought { text: text.to_owned() });
         self.json(req).await
     }
 
-    /// `DELETE /api/me/thoughts/<id>/`.
+    /// `DELETE /api/me/thoughts/<id>/` *(ext)*.
     pub async fn delete_mine(&self, bearer: &str, id: i64) -> Result<(), ClientError> {
         let req = self
             .http
@@ -144,9 +149,12 @@ impl Client {
         self.send(req).await.map(|_| ())
     }
 
-    /// `GET /admin/version/`.
-    pub async fn version(&self) -> Result<serde_json::Value, ClientError> {
-        self.json(self.http.get(format!("{}/admin/version/", self.base)))
-            .await
+    /// `GET /admin/version/`: `(version, commit)`.
+    pub async fn version(&self) -> Result<(String, String), ClientError> {
+        let v: serde_json::Value = self
+            .json(self.http.get(format!("{}/admin/version/", self.base)))
+            .await?;
+        let field = |name: &str| v[name].as_str().unwrap_or_default().to_owned();
+        Ok((field("version"), field("commit")))
     }
 }

@@ -38,17 +38,13 @@ pub fn generate_key_pair() -> Result<(String, String), KeyError> {
     let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
     let private = pair.as_der().map_err(|_| KeyError::Generate)?;
     let public = pair.public_key().as_der().map_err(|_| KeyError::Generate)?;
-    Ok((
-        pem("PRIVATE KEY", private.as_ref()),
-        pem("PUBLIC KEY", public.as_ref()),
-    ))
+    Ok((pem("PRIVATE KEY", private.as_ref()), pem("PUBLIC KEY", public.as_ref())))
 }
 
 /// The key id (RFC 7638 SHA-256 thumbprint) of a PEM public key, with the key.
 pub fn kid_of_public_pem(pem: &[u8]) -> Result<(String, DecodingKey), KeyError> {
     let key = DecodingKey::from_rsa_pem(pem).map_err(|e| KeyError::Invalid(e.to_string()))?;
-    let jwk = Jwk::from_decoding_key(&key, Some(crate::ALGORITHM))
-        .map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let jwk = Jwk::from_decoding_key(&key, Some(crate::ALGORITHM)).map_err(|e| KeyError::Invalid(e.to_string()))?;
     let kid = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|e| KeyError::Invalid(e.to_string()))?;

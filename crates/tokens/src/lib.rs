@@ -51,9 +51,7 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("Signer").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -61,8 +59,7 @@ impl Signer {
     /// A signer from a PEM private key (PKCS#1 or PKCS#8).
     pub fn from_pem(pem: &[u8]) -> Result<Self, KeyError> {
         let key = EncodingKey::from_rsa_pem(pem).map_err(|e| KeyError::Invalid(e.to_string()))?;
-        let mut jwk = Jwk::from_encoding_key(&key, ALGORITHM)
-            .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        let mut jwk = Jwk::from_encoding_key(&key, ALGORITHM).map_err(|e| KeyError::Invalid(e.to_string()))?;
         let kid = jwk
             .thumbprint(ThumbprintHash::SHA256)
             .map_err(|e| KeyError::Invalid(e.to_string()))?;
@@ -79,8 +76,7 @@ impl Signer {
 
     /// A signer from a PEM file; the error names the path.
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
-        let pem = std::fs::read(path)
-            .map_err(|e| KeyError::Read(path.display().to_string(), e.to_string()))?;
+        let pem = std::fs::read(path).map_err(|e| KeyError::Read(path.display().to_string(), e.to_string()))?;
         Self::from_pem(&pem).map_err(|e| match e {
             KeyError::Invalid(why) => KeyError::Invalid(format!("{}: {why}", path.display())),
             other => other,
@@ -116,8 +112,7 @@ impl Signer {
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .map_err(|e| KeyError::Invalid(e.to_string()))
+        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| KeyError::Invalid(e.to_string()))
     }
 
     /// The JWK Set publishing the public key.

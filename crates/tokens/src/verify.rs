@@ -42,13 +42,11 @@ impl VerifierConfig {
         };
         let mut verifier = Verifier::empty();
         if let Some(path) = path {
-            let pem = std::fs::read(&path)
-                .map_err(|e| KeyError::Read(path.display().to_string(), e.to_string()))?;
+            let pem = std::fs::read(&path).map_err(|e| KeyError::Read(path.display().to_string(), e.to_string()))?;
             verifier = verifier.with_pem(&pem)?;
         }
         if let Some(url) = &self.jwks_url {
-            verifier =
-                verifier.with_jwks_url(url, Duration::from_secs(self.jwks_min_refresh_seconds));
+            verifier = verifier.with_jwks_url(url, Duration::from_secs(self.jwks_min_refresh_seconds));
         }
         Ok(verifier)
     }
@@ -98,10 +96,7 @@ impl Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let (status, message) = match self {
-            Self::KeysUnavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Cannot verify tokens right now",
-            ),
+            Self::KeysUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Cannot verify tokens right now"),
             Self::Missing => (StatusCode::UNAUTHORIZED, "Authentication required"),
             Self::Expired => (StatusCode::UNAUTHORIZED, "Token expired"),
             _ => (StatusCode::UNAUTHORIZED, "Invalid token"),
@@ -166,10 +161,7 @@ impl Verifier {
 
     fn with_pem(self, pem: &[u8]) -> Result<Self, KeyError> {
         let (kid, key) = kid_of_public_pem(pem)?;
-        self.keys
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(kid, key);
+        self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(kid, key);
         Ok(self)
     }
 
@@ -192,8 +184,7 @@ impl Verifier {
         let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
         let mut loaded = 0;
         for jwk in &set.keys {
-            let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk))
-            else {
+            let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk)) else {
                 continue;
             };
             keys.insert(kid, key);
@@ -211,12 +202,7 @@ impl Verifier {
         }
         *last = Some(Instant::now());
         let fetched = async {
-            let response = source
-                .client
-                .get(&source.url)
-                .send()
-                .await?
-                .error_for_status()?;
+            let response = source.client.get(&source.url).send().await?.error_for_status()?;
             response.json::<JwkSet>().await
         }
         .await;
@@ -245,20 +231,8 @@ impl Verifier {
             return Err(Rejection::Algorithm);
         }
         let kid = header.kid.as_deref();
-        let known = kid.is_some_and(|k| {
-            self.keys
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains_key(k)
-        });
-        if !known
-            && (kid.is_some()
-                || self
-                    .keys
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .is_empty())
-        {
+        let known = kid.is_some_and(|k| self.keys.read().unwrap_or_else(|p| p.into_inner()).contains_key(k));
+        if !known && (kid.is_some() || self.keys.read().unwrap_or_else(|p| p.into_inner()).is_empty()) {
             self.refresh().await;
         }
         let candidates = self.candidates(kid);
@@ -273,9 +247,7 @@ impl Verifier {
                     rejection = match e.kind() {
                         ErrorKind::InvalidSignature => Rejection::Signature,
                         ErrorKind::ExpiredSignature => Rejection::Expired,
-                        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                            Rejection::Algorithm
-                        }
+                        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Rejection::Algorithm,
                         ErrorKind::MissingRequiredClaim(_)
                         | ErrorKind::InvalidClaimFormat(_)
                         | ErrorKind::InvalidAudience
@@ -323,23 +295,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = Verifier::from_ref(state);
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+        let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         match verifier.verify_header(value).await {
             Ok(claims) => Ok(Self {
                 username: claims.username,
                 admin: claims.admin,
             }),
             Err(rejection) => {
-                metrics::counter!("tokens_rejected_total", "reason" => rejection.reason())
-                    .increment(1);
-                tracing::info!(
-                    event = "token_rejected",
-                    reason = rejection.reason(),
-                    "token rejected"
-                );
+                metrics::counter!("tokens_rejected_total", "reason" => rejection.reason()).increment(1);
+                tracing::info!(event = "token_rejected", reason = rejection.reason(), "token rejected");
                 Err(rejection.into_response())
             }
         }

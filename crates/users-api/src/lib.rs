@@ -53,38 +53,36 @@ pub enum ClientError {
     },
 }
 
-/// A typed client of the users service.
+/// A typed client of the users service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    request_id: Option<String>,
 }
 
 impl Client {
     /// A client of the service at `base` (e.g. `http://127.0.0.1:8001`), with
     /// the given connect and whole-call deadlines.
-    pub fn new(
-        base: &str,
-        connect_timeout: Duration,
-        timeout: Duration,
-    ) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| ClientError::Unavailable(e.to_string()))?;
+    pub fn new(base: &str, connect_timeout: Duration, timeout: Duration) -> Result<Self, ClientError> {
+        let http = kit::client::build(connect_timeout, timeout).map_err(|e| ClientError::Unavailable(e.to_string()))?;
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
+            request_id: None,
         })
     }
 
-    async fn send<T: serde::de::DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<T, ClientError> {
-        let response = request
-            .send()
+    /// The same client, forwarding `request_id` on every call.
+    pub fn with_request_id(&self, request_id: &str) -> Self {
+        Self {
+            request_id: Some(request_id.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ClientError> {
+        let response = kit::client::send("users", request, self.request_id.as_deref())
             .await
             .map_err(|e| ClientError::Unavailable(e.to_string()))?;
         let status = response.status();
@@ -93,6 +91,9 @@ impl Client {
                 .json()
                 .await
                 .map_err(|e| ClientError::Unavailable(e.to_string()));
+        }
+        if status.is_server_error() {
+            return Err(ClientError::Unavailable(format!("answered {status}")));
         }
         let body: kit::ErrorBody = response.json().await.unwrap_or(kit::ErrorBody {
             message: status.canonical_reason().unwrap_or("error").to_owned(),
@@ -105,41 +106,24 @@ impl Client {
         })
     }
 
-    /// `POST /api/login/`: the `Bearer <JWT>` string on success.
-    pub async fn login(
-        &self,
-        credentials: &Credentials,
-        request_id: Option<&str>,
-    ) -> Result<LoginResponse, ClientError> {
-        let mut req = self
-            .http
-            .post(format!("{}/api/login/", self.base))
-            .form(credentials);
-        if let Some(id) = request_id {
-            req = req.header("x-request-id", id);
-        }
-        self.send(req).await
-    }
-
-    /// `POST /api/users/`: public sign-up.
-    pub async fn sign_up(
-        &self,
-        credentials: &Credentials,
-        request_id: Option<&str>,
-    ) -> Result<User, ClientError> {
-        let mut req = self
-            .http
-            .post(format!("{}/api/users/", self.base))
-            .form(credentials);
-        if let Some(id) = request_id {
-            req = req.header("x-request-id", id);
-        }
-        self.send(req).await
-    }
-
-    /// `GET /admin/version/`.
-    pub async fn version(&self) -> Result<serde_json::Value, ClientError> {
-        self.send(self.http.get(format!("{}/admin/version/", self.base)))
+    /// `POST /api/login/`: `{"Authorized": "Bearer <JWT>"}` on success.
+    pub async fn login(&self, credentials: &Credentials) -> Result<LoginResponse, ClientError> {
+        self.send(self.http.post(format!("{}/api/login/", self.base)).form(credentials))
             .await
+    }
+
+    /// `POST /api/users/` *(ext)*: public sign-up.
+    pub async fn sign_up(&self, credentials: &Credentials) -> Result<User, ClientError> {
+        self.send(self.http.post(format!("{}/api/users/", self.base)).form(credentials))
+            .await
+    }
+
+    /// `GET /admin/version/`: `(version, commit)`.
+    pub async fn version(&self) -> Result<(String, String), ClientError> {
+        let v: serde_json::Value = self
+            .send(self.http.get(format!("{}/admin/version/", self.base)))
+            .await?;
+        let field = |name: &str| v[name].as_str().unwrap_or_default().to_owned();
+        Ok((field("version"), field("commit")))
     }
 }

@@ -99,11 +99,7 @@ impl Page {
     pub const MAX_LIMIT: u32 = 1000;
 
     /// Parse `limit` and `after`; without them, the default cap applies.
-    pub fn parse(
-        limit: Option<&str>,
-        after: Option<&str>,
-        cap: u32,
-    ) -> Result<Self, (&'static str, &'static str)> {
+    pub fn parse(limit: Option<&str>, after: Option<&str>, cap: u32) -> Result<Self, (&'static str, &'static str)> {
         let explicit = limit.is_some() || after.is_some();
         let limit = match limit {
             None => cap,
@@ -119,11 +115,7 @@ impl Page {
                 _ => return Err(("after", "must be a thought id (a non-negative integer)")),
             },
         };
-        Ok(Self {
-            limit,
-            after,
-            explicit,
-        })
+        Ok(Self { limit, after, explicit })
     }
 }
 
@@ -142,17 +134,13 @@ mod tests {
 
     #[test]
     fn like_patterns_escape_wildcards() {
-        let n = SearchNeedle::parse("100%_a\\b")
-            .expect("valid")
-            .expect("non-empty");
+        let n = SearchNeedle::parse("100%_a\\b").expect("valid").expect("non-empty");
         assert_eq!(n.like_pattern(), "%100\\%\\_a\\\\b%");
     }
 
     #[test]
     fn fts_phrases_double_quotes() {
-        let n = SearchNeedle::parse("say \"Hi\"")
-            .expect("valid")
-            .expect("non-empty");
+        let n = SearchNeedle::parse("say \"Hi\"").expect("valid").expect("non-empty");
         assert_eq!(n.fts_phrase(), "\"say \"\"hi\"\"\"");
     }
 

@@ -114,6 +114,7 @@ impl Application {
                 async move { db.ping().await }
             }),
             drain: Duration::from_secs(config.shutdown_drain_seconds),
+            not_found: None,
         };
         Ok(Self {
             server: Server::bind(service).await?,

@@ -9,16 +9,8 @@ use thoughts_api::Thought;
 
 /// The embedded migrations, applied at start-up.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[(
-        1,
-        "thoughts",
-        include_str!("../migrations/sqlite/0001_thoughts.sql"),
-    )],
-    postgres: &[(
-        1,
-        "thoughts",
-        include_str!("../migrations/postgres/0001_thoughts.sql"),
-    )],
+    sqlite: &[(1, "thoughts", include_str!("../migrations/sqlite/0001_thoughts.sql"))],
+    postgres: &[(1, "thoughts", include_str!("../migrations/postgres/0001_thoughts.sql"))],
 };
 
 macro_rules! thought_from_row {
@@ -50,9 +42,9 @@ const INSERT: &str = "insert into thoughts (username, text, folded, timestamp) v
      returning id, username, text, timestamp";
 const GET: &str = "select id, username, text, timestamp from thoughts where id = $1";
 const DELETE: &str = "delete from thoughts where id = $1";
-const LIST_ALL: &str =
-    "select id, username, text, timestamp from thoughts where id > $1 order by id limit $2";
-const LIST_BY_USER: &str = "select id, username, text, timestamp from thoughts where username = $1 and id > $2 order by id limit $3";
+const LIST_ALL: &str = "select id, username, text, timestamp from thoughts where id > $1 order by id limit $2";
+const LIST_BY_USER: &str =
+    "select id, username, text, timestamp from thoughts where username = $1 and id > $2 order by id limit $3";
 /// SQLite, needles of 3+ characters: the trigram index answers, in id order.
 const SEARCH_SQLITE_FTS: &str = "select t.id, t.username, t.text, t.timestamp \
      from thoughts_fts f join thoughts t on t.id = f.rowid \
@@ -66,11 +58,7 @@ const SEARCH_POSTGRES: &str = "select id, username, text, timestamp from thought
      where folded like $1 escape '\\' and id > $2 order by id limit $3";
 
 /// Store a new thought by `username`.
-pub async fn insert(
-    db: &Database,
-    username: &str,
-    text: &ThoughtText,
-) -> Result<Thought, sqlx::Error> {
+pub async fn insert(db: &Database, username: &str, text: &ThoughtText) -> Result<Thought, sqlx::Error> {
     let now = kit::time::now();
     on_pool!(db, |pool| {
         let row = sqlx::query(INSERT)
@@ -118,13 +106,7 @@ pub async fn list(
             fetch_thoughts!(db, SEARCH_SQLITE_FTS, n.fts_phrase(), page.after, fetch)
         }
         (None, Some(n), Database::Sqlite(_)) => {
-            fetch_thoughts!(
-                db,
-                SEARCH_SQLITE_SHORT,
-                n.folded().to_owned(),
-                page.after,
-                fetch
-            )
+            fetch_thoughts!(db, SEARCH_SQLITE_SHORT, n.folded().to_owned(), page.after, fetch)
         }
         (None, Some(n), Database::Postgres(_)) => {
             fetch_thoughts!(db, SEARCH_POSTGRES, n.like_pattern(), page.after, fetch)
@@ -145,11 +127,8 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("database: {e}"));
         for i in 0..2000 {
-            let text =
-                ThoughtText::parse(&format!("thought number {i} about things")).expect("valid");
-            insert(&db, &format!("user{}", i % 7), &text)
-                .await
-                .expect("insert");
+            let text = ThoughtText::parse(&format!("thought number {i} about things")).expect("valid");
+            insert(&db, &format!("user{}", i % 7), &text).await.expect("insert");
         }
         (tdb, db)
     }
@@ -160,29 +139,20 @@ mod tests {
         let Database::Sqlite(pool) = &db else {
             unreachable!("sqlite")
         };
-        let needle = SearchNeedle::parse("number 1234")
-            .expect("valid")
-            .expect("non-empty");
-        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "explain query plan {SEARCH_SQLITE_FTS}"
-        )))
-        .bind(needle.fts_phrase())
-        .bind(0_i64)
-        .bind(10_i64)
-        .fetch_all(pool)
-        .await
-        .expect("explain")
-        .iter()
-        .map(|r| r.get::<String, _>("detail"))
-        .collect();
+        let needle = SearchNeedle::parse("number 1234").expect("valid").expect("non-empty");
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("explain query plan {SEARCH_SQLITE_FTS}")))
+            .bind(needle.fts_phrase())
+            .bind(0_i64)
+            .bind(10_i64)
+            .fetch_all(pool)
+            .await
+            .expect("explain")
+            .iter()
+            .map(|r| r.get::<String, _>("detail"))
+            .collect();
+        assert!(plan.iter().any(|d| d.contains("VIRTUAL TABLE INDEX")), "{plan:?}");
         assert!(
-            plan.iter().any(|d| d.contains("VIRTUAL TABLE INDEX")),
-            "{plan:?}"
-        );
-        assert!(
-            !plan
-                .iter()
-                .any(|d| d.starts_with("SCAN t") || d == "SCAN thoughts"),
+            !plan.iter().any(|d| d.starts_with("SCAN t") || d == "SCAN thoughts"),
             "{plan:?}"
         );
         let found = list(
@@ -226,24 +196,18 @@ mod tests {
             .execute(pool)
             .await
             .expect("analyze");
-        let needle = SearchNeedle::parse("827CCB0EEA")
-            .expect("valid")
-            .expect("non-empty");
-        let plan: Vec<String> =
-            sqlx::query(sqlx::AssertSqlSafe(format!("explain {SEARCH_POSTGRES}")))
-                .bind(needle.like_pattern())
-                .bind(0_i64)
-                .bind(1001_i64)
-                .fetch_all(pool)
-                .await
-                .expect("explain")
-                .iter()
-                .map(|r| r.get::<String, _>(0))
-                .collect();
-        assert!(
-            plan.iter().any(|l| l.contains("thoughts_folded_trgm")),
-            "{plan:#?}"
-        );
+        let needle = SearchNeedle::parse("827CCB0EEA").expect("valid").expect("non-empty");
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("explain {SEARCH_POSTGRES}")))
+            .bind(needle.like_pattern())
+            .bind(0_i64)
+            .bind(1001_i64)
+            .fetch_all(pool)
+            .await
+            .expect("explain")
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+        assert!(plan.iter().any(|l| l.contains("thoughts_folded_trgm")), "{plan:#?}");
         let page = Page {
             limit: 10,
             after: 0,

@@ -47,18 +47,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             Self::Validation(errors) => kit::validation_response(errors),
-            Self::InvalidCredentials => {
-                kit::error_response(StatusCode::UNAUTHORIZED, "Wrong username or password")
-            }
-            Self::Forbidden => {
-                kit::error_response(StatusCode::FORBIDDEN, "Administrator token required")
-            }
-            Self::SignupDisabled => {
-                kit::error_response(StatusCode::FORBIDDEN, "Sign-up is disabled")
-            }
-            Self::UsernameTaken => {
-                kit::error_response(StatusCode::CONFLICT, "Username already exists")
-            }
+            Self::InvalidCredentials => kit::error_response(StatusCode::UNAUTHORIZED, "Wrong username or password"),
+            Self::Forbidden => kit::error_response(StatusCode::FORBIDDEN, "Administrator token required"),
+            Self::SignupDisabled => kit::error_response(StatusCode::FORBIDDEN, "Sign-up is disabled"),
+            Self::UsernameTaken => kit::error_response(StatusCode::CONFLICT, "Username already exists"),
             Self::RateLimited(secs) => kit::error::too_many_requests(secs),
             Self::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "internal error");

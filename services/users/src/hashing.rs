@@ -31,27 +31,20 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
 }
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(hash).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 impl Hasher {
     /// A hasher allowing `concurrency` hashes at once (0 = number of CPUs).
     pub async fn new(concurrency: usize) -> anyhow::Result<Self> {
         let n = if concurrency == 0 {
-            std::thread::available_parallelism()
-                .map(usize::from)
-                .unwrap_or(2)
+            std::thread::available_parallelism().map(usize::from).unwrap_or(2)
         } else {
             concurrency
         };
-        let dummy =
-            tokio::task::spawn_blocking(|| hash_blocking("not a real password, only spends time"))
-                .await
-                .context("hashing task failed")??;
+        let dummy = tokio::task::spawn_blocking(|| hash_blocking("not a real password, only spends time"))
+            .await
+            .context("hashing task failed")??;
         Ok(Self {
             permits: Arc::new(Semaphore::new(n)),
             dummy_hash: dummy.into(),
@@ -92,10 +85,7 @@ mod tests {
         let hasher = Hasher::new(1).await.expect("hasher");
         let password = Password::parse("correct horse battery").expect("valid");
         let hash = hasher.hash(&password).await.expect("hash");
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(hasher.verify(&password, Some(&hash)).await.expect("verify"));
         let wrong = Password::parse("wrong").expect("valid");
         assert!(!hasher.verify(&wrong, Some(&hash)).await.expect("verify"));

@@ -42,11 +42,7 @@ pub struct Config {
     #[command(flatten)]
     pub database: DatabaseConfig,
     /// PEM private key that signs tokens (RSA). Required: there is no built-in key.
-    #[arg(
-        long,
-        env = "PRIVATE_KEY_PATH",
-        default_value = "/opt/keys/private_key.pem"
-    )]
+    #[arg(long, env = "PRIVATE_KEY_PATH", default_value = "/opt/keys/private_key.pem")]
     pub private_key_path: PathBuf,
     /// Token lifetime in seconds (default two days).
     #[arg(long, env = "TOKEN_LIFETIME_SECONDS", default_value_t = 2 * 24 * 3600)]
@@ -118,12 +114,7 @@ impl FromRef<AppState> for Verifier {
         routes::accounts::sign_up,
         routes::keys::jwks
     ),
-    components(schemas(
-        users_api::User,
-        users_api::Credentials,
-        users_api::LoginResponse,
-        kit::ErrorBody
-    ))
+    components(schemas(users_api::User, users_api::Credentials, users_api::LoginResponse, kit::ErrorBody))
 )]
 pub struct ApiDoc;
 
@@ -137,9 +128,8 @@ fn admin_password(config: &Config) -> Result<Option<String>, StartupError> {
         return Ok(None);
     }
     if let Some(path) = &config.admin_password_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            StartupError::Config(format!("ADMIN_PASSWORD_FILE {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StartupError::Config(format!("ADMIN_PASSWORD_FILE {}: {e}", path.display())))?;
         return Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()));
     }
     match &config.admin_password {
@@ -150,13 +140,9 @@ fn admin_password(config: &Config) -> Result<Option<String>, StartupError> {
     }
 }
 
-async fn ensure_admin(
-    state: &AppState,
-    username: &str,
-    password: &str,
-) -> Result<(), StartupError> {
-    let username = domain::Username::parse(username)
-        .map_err(|e| StartupError::Config(format!("ADMIN_USERNAME {e}")))?;
+async fn ensure_admin(state: &AppState, username: &str, password: &str) -> Result<(), StartupError> {
+    let username =
+        domain::Username::parse(username).map_err(|e| StartupError::Config(format!("ADMIN_USERNAME {e}")))?;
     let password = domain::Password::parse_new(password, state.password_min_chars)
         .map_err(|e| StartupError::Config(format!("ADMIN_PASSWORD {e}")))?;
     let existing = store::find_user(&state.db, username.as_str())
@@ -164,10 +150,7 @@ async fn ensure_admin(
         .context("cannot read users")?;
     match existing {
         Some(user) => {
-            let same = state
-                .hasher
-                .verify(&password, Some(&user.password_hash))
-                .await?;
+            let same = state.hasher.verify(&password, Some(&user.password_hash)).await?;
             let hash = if same {
                 user.password_hash.clone()
             } else {
@@ -233,6 +216,7 @@ impl Application {
                 async move { db.ping().await }
             }),
             drain: Duration::from_secs(config.shutdown_drain_seconds),
+            not_found: None,
         };
         Ok(Self {
             server: Server::bind(service).await?,

@@ -68,10 +68,7 @@ mod tests {
             assert!(limiter.check("bruce", ip).is_ok());
         }
         let wait = limiter.check("bruce", ip).expect_err("limited");
-        assert!(
-            wait > Duration::ZERO && wait <= Duration::from_secs(20),
-            "{wait:?}"
-        );
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
         assert!(limiter.check("stephen", ip).is_ok());
     }
 

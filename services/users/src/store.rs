@@ -8,16 +8,8 @@ use sqlx::Row;
 
 /// The embedded migrations, applied at start-up.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[(
-        1,
-        "users",
-        include_str!("../migrations/sqlite/0001_users.sql"),
-    )],
-    postgres: &[(
-        1,
-        "users",
-        include_str!("../migrations/postgres/0001_users.sql"),
-    )],
+    sqlite: &[(1, "users", include_str!("../migrations/sqlite/0001_users.sql"))],
+    postgres: &[(1, "users", include_str!("../migrations/postgres/0001_users.sql"))],
 };
 
 /// An account as stored.
@@ -59,8 +51,7 @@ macro_rules! user_from_row {
 
 const INSERT: &str = "insert into users (username, password_hash, creation, is_admin) values ($1, $2, $3, $4) \
      returning id, username, password_hash, creation, is_admin";
-const FIND: &str =
-    "select id, username, password_hash, creation, is_admin from users where username = $1";
+const FIND: &str = "select id, username, password_hash, creation, is_admin from users where username = $1";
 const UPDATE_ADMIN: &str = "update users set password_hash = $2, is_admin = $3 where id = $1";
 
 /// Insert an account; `None` when the username is taken.
@@ -94,11 +85,7 @@ pub async fn insert_user(
 /// Find an account by exact username.
 pub async fn find_user(db: &Database, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
     on_pool!(db, |pool| {
-        match sqlx::query(FIND)
-            .bind(username)
-            .fetch_optional(pool)
-            .await?
-        {
+        match sqlx::query(FIND).bind(username).fetch_optional(pool).await? {
             Some(row) => Ok(Some(user_from_row!(row))),
             None => Ok(None),
         }
@@ -106,12 +93,7 @@ pub async fn find_user(db: &Database, username: &str) -> Result<Option<UserRow>,
 }
 
 /// Set an account's password hash and administrator flag.
-pub async fn update_admin(
-    db: &Database,
-    id: i64,
-    password_hash: &str,
-    is_admin: bool,
-) -> Result<(), sqlx::Error> {
+pub async fn update_admin(db: &Database, id: i64, password_hash: &str, is_admin: bool) -> Result<(), sqlx::Error> {
     on_pool!(db, |pool| {
         sqlx::query(UPDATE_ADMIN)
             .bind(id)

@@ -23,14 +23,7 @@ pub async fn list_my_thoughts(
     caller: AuthUser,
     params: Params,
 ) -> Result<Response, ApiError> {
-    super::list_response(
-        &state,
-        "/api/me/thoughts/",
-        Some(&caller.username),
-        &params,
-        false,
-    )
-    .await
+    super::list_response(&state, "/api/me/thoughts/", Some(&caller.username), &params, false).await
 }
 
 /// Post a thought as the caller: 201 Thought.

@@ -17,10 +17,7 @@ use kit::Params;
 /// All routes (paths without trailing slash; the chassis accepts both).
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(
-            "/api/me/thoughts",
-            get(me::list_my_thoughts).post(me::create_thought),
-        )
+        .route("/api/me/thoughts", get(me::list_my_thoughts).post(me::create_thought))
         .route("/api/me/thoughts/{id}", delete(me::delete_my_thought))
         .route("/api/thoughts", get(thoughts::list_thoughts))
         .route("/api/thoughts/{id}", get(thoughts::get_thought))
@@ -31,10 +28,7 @@ pub fn router(state: AppState) -> Router {
 /// A thought id from the path; anything but a positive integer is a 404,
 /// as the book's `<int:thought_id>` routes answer.
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(ApiError::NotFound)
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
 }
 
 /// A list response: a page of thoughts, ascending id, with a `Link: rel="next"`
@@ -46,15 +40,21 @@ async fn list_response(
     params: &Params,
     searchable: bool,
 ) -> Result<Response, ApiError> {
-    let search = if searchable {
-        params.get("search")
-    } else {
-        None
-    };
+    let search = if searchable { params.get("search") } else { None };
     let needle = match search {
         Some(s) => SearchNeedle::parse(s).map_err(|e| ApiError::field("search", e))?,
         None => None,
     };
+    // (ext) `username` narrows the public list to one author's thoughts.
+    let author = if searchable {
+        params.get("username").filter(|u| !u.is_empty())
+    } else {
+        None
+    };
+    if author.is_some() && needle.is_some() {
+        return Err(ApiError::field("username", "cannot be combined with search"));
+    }
+    let username = username.or(author);
     let page = Page::parse(params.get("limit"), params.get("after"), state.list_max)
         .map_err(|(field, e)| ApiError::field(field, e))?;
     if needle.is_some() {
@@ -68,6 +68,9 @@ async fn list_response(
         let mut query: Vec<(&str, String)> = Vec::new();
         if let Some(s) = search.filter(|s| !s.is_empty()) {
             query.push(("search", s.to_owned()));
+        }
+        if let Some(u) = author {
+            query.push(("username", u.to_owned()));
         }
         query.push(("limit", page.limit.to_string()));
         query.push(("after", last.id.to_string()));

@@ -15,15 +15,13 @@ use thoughts_api::Thought;
     get, path = "/api/thoughts/", tag = "thoughts",
     params(
         ("search" = Option<String>, Query, description = "case-insensitive literal substring"),
+        ("username" = Option<String>, Query, description = "only this author's thoughts (not with search)"),
         ("limit" = Option<u32>, Query, description = "page size, 1-1000"),
         ("after" = Option<i64>, Query, description = "only ids greater than this (cursor)"),
     ),
     responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody))
 )]
-pub async fn list_thoughts(
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Response, ApiError> {
+pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
     super::list_response(&state, "/api/thoughts/", None, &params, true).await
 }
 
@@ -33,13 +31,7 @@ pub async fn list_thoughts(
     params(("id" = i64, Path, description = "thought id")),
     responses((status = 200, body = Thought), (status = 404, body = kit::ErrorBody))
 )]
-pub async fn get_thought(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Thought>, ApiError> {
+pub async fn get_thought(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Thought>, ApiError> {
     let id = super::parse_id(&id)?;
-    store::get(&state.db, id)
-        .await?
-        .map(Json)
-        .ok_or(ApiError::NotFound)
+    store::get(&state.db, id).await?.map(Json).ok_or(ApiError::NotFound)
 }

@@ -60,12 +60,7 @@ fn forged_tokens() -> Vec<(&'static str, String)> {
             "another key",
             format!(
                 "Bearer {}",
-                sign_with(
-                    &claims,
-                    Algorithm::RS256,
-                    &testkit::other_keys().private_pem,
-                    None
-                )
+                sign_with(&claims, Algorithm::RS256, &testkit::other_keys().private_pem, None)
             ),
         ),
         (
@@ -77,24 +72,15 @@ fn forged_tokens() -> Vec<(&'static str, String)> {
         ),
         (
             "no exp",
-            format!(
-                "Bearer {}",
-                sign(&json!({"username": "mallory", "iat": now()}))
-            ),
+            format!("Bearer {}", sign(&json!({"username": "mallory", "iat": now()}))),
         ),
         (
             "no iat",
-            format!(
-                "Bearer {}",
-                sign(&json!({"username": "mallory", "exp": now() + 3600}))
-            ),
+            format!("Bearer {}", sign(&json!({"username": "mallory", "exp": now() + 3600}))),
         ),
         (
             "no username",
-            format!(
-                "Bearer {}",
-                sign(&json!({"iat": now(), "exp": now() + 3600}))
-            ),
+            format!("Bearer {}", sign(&json!({"iat": now(), "exp": now() + 3600}))),
         ),
         (
             "username not a string",
@@ -160,13 +146,8 @@ async fn jwks_server(initial: Vec<Jwk>) -> JwksServer {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!(
-        "http://{}/.well-known/jwks.json",
-        listener.local_addr().expect("addr")
-    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, router).await });
     JwksServer { url, keys, fetches }
 }
@@ -182,12 +163,7 @@ async fn keys_from_a_jwks_url_verify_tokens_and_a_new_kid_triggers_a_refetch() {
     )
     .await;
     let claims = json!({"username": "bruce", "iat": now(), "exp": now() + 3600});
-    let token_a = sign_with(
-        &claims,
-        Algorithm::RS256,
-        &testkit::keys().private_pem,
-        Some(&kid_a),
-    );
+    let token_a = sign_with(&claims, Algorithm::RS256, &testkit::keys().private_pem, Some(&kid_a));
     assert_eq!(
         app.post_thought_with(&format!("Bearer {token_a}"), "signed by A")
             .await
@@ -196,9 +172,7 @@ async fn keys_from_a_jwks_url_verify_tokens_and_a_new_kid_triggers_a_refetch() {
     );
     // The book's tokens carry no kid: any published key may verify them.
     assert_eq!(
-        app.post_thought_with(&bearer("bruce"), "no kid")
-            .await
-            .status(),
+        app.post_thought_with(&bearer("bruce"), "no kid").await.status(),
         StatusCode::CREATED
     );
     // Rotation: the users service starts publishing key B, then signs with it.
@@ -248,9 +222,7 @@ async fn unknown_kids_do_not_make_the_service_hammer_the_jwks_url() {
             Some(&kid),
         );
         assert_eq!(
-            app.post_thought_with(&format!("Bearer {token}"), "x")
-                .await
-                .status(),
+            app.post_thought_with(&format!("Bearer {token}"), "x").await.status(),
             StatusCode::UNAUTHORIZED
         );
     }

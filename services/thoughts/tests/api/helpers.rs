@@ -119,12 +119,7 @@ impl TestApp {
 
     /// GET a JSON list.
     pub async fn get_list(&self, path_and_query: &str) -> Vec<Value> {
-        let r = self
-            .client
-            .get(self.url(path_and_query))
-            .send()
-            .await
-            .expect("sent");
+        let r = self.client.get(self.url(path_and_query)).send().await.expect("sent");
         assert_eq!(r.status(), StatusCode::OK, "{path_and_query}");
         r.json().await.expect("json list")
     }

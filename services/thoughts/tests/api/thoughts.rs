@@ -111,4 +111,17 @@ testkit::both_engines! {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0]["text"], "theirs");
     }
+
+    async fn listing_by_username_shows_one_authors_thoughts(engine) {
+        let app = spawn(engine).await;
+        app.post_thought("bruce", "b1").await;
+        app.post_thought("stephen", "s1").await;
+        app.post_thought("bruce", "b2").await;
+        let texts: Vec<String> = app.get_list("/api/thoughts/?username=bruce").await.iter()
+            .map(|t| t["text"].as_str().expect("text").to_owned()).collect();
+        assert_eq!(texts, ["b1", "b2"]);
+        assert!(app.get_list("/api/thoughts/?username=nobody").await.is_empty());
+        let both = app.client.get(app.url("/api/thoughts/?username=bruce&search=b")).send().await.expect("sent");
+        assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    }
 }

@@ -12,14 +12,10 @@ use kit::Params;
 use std::collections::BTreeMap;
 
 /// The reqparse message the book's clients know.
-const MISSING: &str =
-    "Missing required parameter in the JSON body or the post body or the query string";
+const MISSING: &str = "Missing required parameter in the JSON body or the post body or the query string";
 
 /// The values of required parameters, or a 400 naming every missing one.
-fn required<'a, const N: usize>(
-    params: &'a Params,
-    names: [&str; N],
-) -> Result<[&'a str; N], ApiError> {
+fn required<'a, const N: usize>(params: &'a Params, names: [&str; N]) -> Result<[&'a str; N], ApiError> {
     let mut errors = BTreeMap::new();
     let values = names.map(|name| {
         params.get(name).unwrap_or_else(|| {

@@ -29,12 +29,7 @@ async fn a_request_id_is_echoed_or_generated() {
 #[tokio::test]
 async fn errors_are_json_for_unknown_paths_methods_bodies_and_types() {
     let app = spawn(Engine::Sqlite).await;
-    let not_found = app
-        .client
-        .get(format!("{}/nope", app.base))
-        .send()
-        .await
-        .expect("sent");
+    let not_found = app.client.get(format!("{}/nope", app.base)).send().await.expect("sent");
     assert_eq!(not_found.status(), StatusCode::NOT_FOUND);
     assert!(not_found.json::<Value>().await.expect("json")["message"].is_string());
     let method = app
@@ -131,12 +126,7 @@ async fn operational_endpoints_answer() {
         .json()
         .await
         .expect("json");
-    assert!(
-        spec["openapi"]
-            .as_str()
-            .expect("version")
-            .starts_with("3.1")
-    );
+    assert!(spec["openapi"].as_str().expect("version").starts_with("3.1"));
     assert!(spec["paths"]["/api/login/"].is_object());
     let docs = app
         .client
@@ -175,10 +165,7 @@ fn an_invalid_setting_is_one_line_and_exit_64() {
     assert_eq!(out.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("PORT") || stderr.contains("--port"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("PORT") || stderr.contains("--port"), "{stderr}");
 }
 
 #[test]

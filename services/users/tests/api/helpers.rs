@@ -71,12 +71,7 @@ pub async fn spawn(engine: Engine) -> TestApp {
 
 impl TestApp {
     /// POST a form to `path`, optionally with a `Bearer` token.
-    pub async fn post_form(
-        &self,
-        path: &str,
-        form: &[(&str, &str)],
-        bearer: Option<&str>,
-    ) -> reqwest::Response {
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], bearer: Option<&str>) -> reqwest::Response {
         let mut req = self.client.post(format!("{}{path}", self.base)).form(form);
         if let Some(b) = bearer {
             req = req.header("authorization", b);
@@ -87,11 +82,7 @@ impl TestApp {
     /// Log in; returns the status and body.
     pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Value) {
         let r = self
-            .post_form(
-                "/api/login/",
-                &[("username", username), ("password", password)],
-                None,
-            )
+            .post_form("/api/login/", &[("username", username), ("password", password)], None)
             .await;
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
@@ -101,20 +92,13 @@ impl TestApp {
     pub async fn admin_bearer(&self) -> String {
         let (status, body) = self.login(&self.admin_username, &self.admin_password).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["Authorized"]
-            .as_str()
-            .expect("Authorized field")
-            .to_owned()
+        body["Authorized"].as_str().expect("Authorized field").to_owned()
     }
 
     /// Sign up a user through the public endpoint.
     pub async fn sign_up(&self, username: &str, password: &str) -> reqwest::Response {
-        self.post_form(
-            "/api/users/",
-            &[("username", username), ("password", password)],
-            None,
-        )
-        .await
+        self.post_form("/api/users/", &[("username", username), ("password", password)], None)
+            .await
     }
 }
 
@@ -122,11 +106,9 @@ impl TestApp {
 /// `jsonwebtoken` directly (not the service's code).
 pub fn decode(bearer: &str) -> (jsonwebtoken::Header, Value) {
     let token = bearer.strip_prefix("Bearer ").expect("Bearer prefix");
-    let key = jsonwebtoken::DecodingKey::from_rsa_pem(testkit::keys().public_pem.as_bytes())
-        .expect("public key");
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(testkit::keys().public_pem.as_bytes()).expect("public key");
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_required_spec_claims(&["exp"]);
-    let data = jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .expect("token verifies with the public key");
+    let data = jsonwebtoken::decode::<Value>(token, &key, &validation).expect("token verifies with the public key");
     (data.header, data.claims)
 }

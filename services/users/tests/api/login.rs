@@ -95,10 +95,7 @@ async fn an_unknown_user_costs_about_the_same_time_as_a_wrong_password() {
     unknown.sort();
     let (w, u) = (wrong[2], unknown[2]);
     // Both pay for one argon2id verification: neither is a fast path.
-    assert!(
-        u * 3 > w && w * 3 > u,
-        "wrong password {w:?} vs unknown user {u:?}"
-    );
+    assert!(u * 3 > w && w * 3 > u, "wrong password {w:?} vs unknown user {u:?}");
     assert!(
         u > Duration::from_millis(1),
         "an unknown user must still cost a hash: {u:?}"

@@ -1,0 +1,146 @@
+//! Signing in, signing up and signing out.
+
+use super::see_other;
+use crate::AppState;
+use crate::error::{PageError, render};
+use crate::session::{Ctx, check_csrf, clear_session_cookie, session_cookie};
+use crate::views::AccountPage;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kit::Params;
+use users_api::{ClientError, Credentials};
+
+fn page(state: &AppState, ctx: &Ctx, signup: bool) -> AccountPage {
+    AccountPage {
+        layout: ctx.layout(),
+        signup,
+        username: String::new(),
+        error: None,
+        username_error: None,
+        password_error: None,
+        password_min: state.password_min_length,
+    }
+}
+
+/// `GET /login/` (signed-in users go home).
+pub async fn show_login(State(state): State<AppState>, ctx: Ctx) -> Response {
+    if ctx.user.is_some() {
+        return see_other("/", None);
+    }
+    render(StatusCode::OK, &page(&state, &ctx, false))
+}
+
+/// `GET /signup/`.
+pub async fn show_signup(State(state): State<AppState>, ctx: Ctx) -> Response {
+    if ctx.user.is_some() {
+        return see_other("/", None);
+    }
+    render(StatusCode::OK, &page(&state, &ctx, true))
+}
+
+/// Log in with the users service and answer with the session cookie set.
+async fn start_session(state: &AppState, ctx: &Ctx, credentials: &Credentials) -> Result<Response, ClientError> {
+    let users = state.users.with_request_id(&ctx.request_id);
+    let login = users.login(credentials).await?;
+    let bearer = login.authorized;
+    // Verify what we got, and let the cookie live as long as the token.
+    let max_age = match state.verifier.verify_header(Some(&bearer)).await {
+        Ok(claims) => (claims.exp - chrono::Utc::now().timestamp()).max(0),
+        Err(rejection) => {
+            tracing::error!(
+                reason = rejection.reason(),
+                "the users service issued a token we cannot verify"
+            );
+            return Err(ClientError::Unavailable("token not verifiable".into()));
+        }
+    };
+    Ok(see_other(
+        "/",
+        Some(session_cookie(&bearer, max_age, state.cookie_secure)),
+    ))
+}
+
+/// Re-render the form with what went wrong.
+fn failed(state: &AppState, ctx: &Ctx, signup: bool, username: &str, error: ClientError) -> Response {
+    let mut p = page(state, ctx, signup);
+    p.username = username.to_owned();
+    let status = match error {
+        ClientError::Status {
+            status,
+            message,
+            errors,
+        } => {
+            p.username_error = errors.get("username").map(|e| format!("Username {e}."));
+            p.password_error = errors.get("password").map(|e| format!("Password {e}."));
+            p.error = match status {
+                401 => Some("Wrong username or password.".to_owned()),
+                409 => {
+                    p.username_error = Some("This username is taken. Pick another one.".to_owned());
+                    None
+                }
+                429 => Some("Too many attempts. Wait a minute and try again.".to_owned()),
+                403 if signup => Some("Sign-up is closed on this site.".to_owned()),
+                400 if p.username_error.is_some() || p.password_error.is_some() => None,
+                _ => Some(message),
+            };
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST)
+        }
+        ClientError::Unavailable(e) => {
+            tracing::warn!(error = %e, "users service unavailable");
+            p.error = Some("Signing in is not possible right now: the users service is not answering. Please try again in a moment.".to_owned());
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    };
+    render(status, &p)
+}
+
+fn credentials(params: &Params) -> Credentials {
+    Credentials {
+        username: params.get("username").unwrap_or_default().to_owned(),
+        password: params.get("password").unwrap_or_default().to_owned(),
+    }
+}
+
+/// `POST /login/`: sign in, set the session cookie, go home.
+pub async fn log_in(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, params: Params) -> Response {
+    if let Err(e) = check_csrf(&headers, params.get("csrf")) {
+        return e.into_response();
+    }
+    let credentials = credentials(&params);
+    match start_session(&state, &ctx, &credentials).await {
+        Ok(response) => response,
+        Err(e) => failed(&state, &ctx, false, &credentials.username, e),
+    }
+}
+
+/// `POST /signup/`: create the account, sign in, go home.
+pub async fn sign_up(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, params: Params) -> Response {
+    if let Err(e) = check_csrf(&headers, params.get("csrf")) {
+        return e.into_response();
+    }
+    let credentials = credentials(&params);
+    let users = state.users.with_request_id(&ctx.request_id);
+    if let Err(e) = users.sign_up(&credentials).await {
+        return failed(&state, &ctx, true, &credentials.username, e);
+    }
+    match start_session(&state, &ctx, &credentials).await {
+        Ok(response) => response,
+        Err(e) => failed(&state, &ctx, false, &credentials.username, e),
+    }
+}
+
+/// `GET /logout/` (the book's link): clear the session, go to `/login/`.
+pub async fn log_out(State(state): State<AppState>) -> Response {
+    see_other("/login/", Some(clear_session_cookie(state.cookie_secure)))
+}
+
+/// `POST /logout/` (our form, with a CSRF token).
+pub async fn log_out_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, PageError> {
+    check_csrf(&headers, params.get("csrf"))?;
+    Ok(see_other("/login/", Some(clear_session_cookie(state.cookie_secure))))
+}

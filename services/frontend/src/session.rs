@@ -1,0 +1,212 @@
+//! The session (a cookie holding the `Bearer <JWT>` the users service
+//! returned, verified on every request) and CSRF protection (a per-browser
+//! token in a cookie, echoed by every form, plus a same-origin check).
+
+use crate::AppState;
+use crate::error::PageError;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use tower_http::request_id::RequestId;
+
+/// Name of the session cookie, as the book's frontend.
+pub const SESSION_COOKIE: &str = "session";
+/// Name of the CSRF cookie.
+pub const CSRF_COOKIE: &str = "csrf";
+
+/// The value of cookie `name` in the request, without surrounding quotes.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+/// A signed-in user: the verified username and the token to call backends with.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// From the token's `username` claim.
+    pub username: String,
+    /// `Bearer <JWT>`, forwarded to the thoughts service.
+    pub bearer: String,
+}
+
+/// The CSRF token of this browser (from its cookie, or new).
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+/// What every page handler needs to know about the request.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The signed-in user, if the session cookie holds a valid token.
+    pub user: Option<SignedIn>,
+    /// The CSRF token to embed in forms.
+    pub csrf: String,
+    /// The request id, forwarded to the backends.
+    pub request_id: String,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .and_then(|id| id.header_value().to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        let user = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(bearer) if !bearer.is_empty() => match state.verifier.verify_header(Some(bearer)).await {
+                Ok(claims) => Some(SignedIn {
+                    username: claims.username,
+                    bearer: bearer.to_owned(),
+                }),
+                Err(rejection) => {
+                    // An expired or foreign token just means "signed out".
+                    tracing::info!(
+                        event = "session_rejected",
+                        reason = rejection.reason(),
+                        "session token rejected"
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
+        Ok(Self { user, csrf, request_id })
+    }
+}
+
+fn new_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Middleware: make sure the browser has a CSRF cookie, so that every form
+/// rendered can carry its value.
+pub async fn ensure_csrf_cookie(mut req: Request, next: Next) -> Response {
+    let existing = cookie(req.headers(), CSRF_COOKIE)
+        .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned);
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (new_token(), true),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let secure = req.extensions().get::<CookieSecurity>().is_some_and(|c| c.0);
+    let mut response = next.run(req).await;
+    if fresh {
+        let attrs = if secure { "; Secure" } else { "" };
+        let value = format!("{CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{attrs}");
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// Whether cookies get the `Secure` attribute (site served over HTTPS).
+#[derive(Debug, Clone, Copy)]
+pub struct CookieSecurity(pub bool);
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Refuse a state-changing request that is cross-site or lacks the form's
+/// CSRF token matching the cookie.
+pub fn check_csrf(headers: &HeaderMap, form_token: Option<&str>) -> Result<(), PageError> {
+    let refuse = |why: &'static str| {
+        metrics::counter!("csrf_refused_total").increment(1);
+        tracing::warn!(event = "csrf_refused", reason = why, "state-changing request refused");
+        Err(PageError::Csrf)
+    };
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return refuse("cross-site request");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let authority = origin.split_once("://").map(|(_, a)| a).unwrap_or(origin);
+        if origin == "null" || !authority.eq_ignore_ascii_case(host) {
+            return refuse("foreign origin");
+        }
+    }
+    let cookie_token = cookie(headers, CSRF_COOKIE).unwrap_or_default();
+    match form_token {
+        Some(t) if !cookie_token.is_empty() && constant_time_eq(t.as_bytes(), cookie_token.as_bytes()) => Ok(()),
+        _ => refuse("missing or wrong token"),
+    }
+}
+
+/// `Set-Cookie` for a new session holding `bearer`, living `max_age` seconds.
+pub fn session_cookie(bearer: &str, max_age: i64, secure: bool) -> String {
+    let attrs = if secure { "; Secure" } else { "" };
+    // The value holds a space ("Bearer <JWT>"): quote it, as Werkzeug does.
+    format!("{SESSION_COOKIE}=\"{bearer}\"; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{attrs}")
+}
+
+/// `Set-Cookie` clearing the session.
+pub fn clear_session_cookie(secure: bool) -> String {
+    let attrs = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{attrs}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).expect("header"));
+        }
+        h
+    }
+
+    #[test]
+    fn cookies_are_found_and_unquoted() {
+        let h = headers(&[("cookie", "a=1; session=\"Bearer x.y.z\"; csrf=abc")]);
+        assert_eq!(cookie(&h, "session"), Some("Bearer x.y.z"));
+        assert_eq!(cookie(&h, "csrf"), Some("abc"));
+        assert_eq!(cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn csrf_needs_the_matching_token_and_the_same_origin() {
+        let t = "0123456789abcdef0123456789abcdef";
+        let ok = headers(&[
+            ("cookie", &format!("csrf={t}")),
+            ("host", "example.org"),
+            ("origin", "https://example.org"),
+        ]);
+        assert!(check_csrf(&ok, Some(t)).is_ok());
+        assert!(check_csrf(&ok, Some("0123456789abcdef0123456789abcdee")).is_err());
+        assert!(check_csrf(&ok, None).is_err());
+        let cross = headers(&[("cookie", &format!("csrf={t}")), ("sec-fetch-site", "cross-site")]);
+        assert!(check_csrf(&cross, Some(t)).is_err());
+        let foreign = headers(&[
+            ("cookie", &format!("csrf={t}")),
+            ("host", "example.org"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert!(check_csrf(&foreign, Some(t)).is_err());
+        let no_cookie = headers(&[("host", "example.org")]);
+        assert!(check_csrf(&no_cookie, Some("")).is_err());
+    }
+}
