@@ -193,7 +193,10 @@ mod tests {
         };
         let html = page.render().expect("renders");
         assert!(!html.contains("<script>alert"), "{html}");
-        let escaped = ["&lt;script&gt;alert(1)&lt;/script&gt;", "&#60;script&#62;alert(1)&#60;/script&#62;"];
+        let escaped = [
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            "&#60;script&#62;alert(1)&#60;/script&#62;",
+        ];
         assert!(escaped.iter().any(|e| html.contains(e)), "{html}");
         assert!(!html.contains("<i>mallory"));
         assert!(!html.contains("value=\"<b>\""));

@@ -1,0 +1,105 @@
+//! `mythoughts seed`: demo users and thoughts, loaded through the public
+//! APIs, idempotently (a second run adds nothing).
+
+use anyhow::Context;
+use std::path::Path;
+use std::time::Duration;
+use users_api::{ClientError, Credentials};
+
+/// Demo authors and what they share.
+const DEMO: &[(&str, &[&str])] = &[
+    (
+        "ada",
+        &[
+            "The engine might compose elaborate and scientific pieces of music of any degree of complexity.",
+            "Imagination is the discovering faculty, pre-eminently.",
+        ],
+    ),
+    (
+        "grace",
+        &[
+            "It's easier to ask forgiveness than it is to get permission.",
+            "The most dangerous phrase in the language is: we've always done it this way.",
+        ],
+    ),
+    (
+        "margaret",
+        &[
+            "There was no choice but to be pioneers; no time to be beginners.",
+            "Software engineering, like flying, is learned by doing.",
+        ],
+    ),
+    (
+        "linus",
+        &[
+            "Talk is cheap. Show me the code.",
+            "Given enough eyeballs, all bugs are shallow — and all thoughts are searchable.",
+        ],
+    ),
+];
+
+/// What a seed run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Accounts created by this run.
+    pub users_created: usize,
+    /// Thoughts created by this run.
+    pub thoughts_created: usize,
+}
+
+/// The demo password: read from `file`, or generated and written there.
+fn demo_password(file: &Path) -> anyhow::Result<String> {
+    if let Ok(text) = std::fs::read_to_string(file) {
+        let password = text.trim().to_owned();
+        if !password.is_empty() {
+            return Ok(password);
+        }
+    }
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let password = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    std::fs::write(file, &password).with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(password)
+}
+
+/// Create the demo users and their thoughts unless they exist.
+pub async fn seed(users_url: &str, thoughts_url: &str, password_file: &Path) -> anyhow::Result<Report> {
+    let password = demo_password(password_file)?;
+    let (connect, timeout) = (Duration::from_secs(2), Duration::from_secs(10));
+    let users = users_api::Client::new(users_url, connect, timeout)?;
+    let thoughts = thoughts_api::Client::new(thoughts_url, connect, timeout)?;
+    let mut report = Report::default();
+    for (username, texts) in DEMO {
+        let credentials = Credentials {
+            username: (*username).to_owned(),
+            password: password.clone(),
+        };
+        match users.sign_up(&credentials).await {
+            Ok(_) => report.users_created += 1,
+            Err(ClientError::Status { status: 409, .. }) => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create demo user {username}")),
+        }
+        let bearer = users
+            .login(&credentials)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot sign in as demo user {username} (password in {})",
+                    password_file.display()
+                )
+            })?
+            .authorized;
+        if !thoughts.list_mine(&bearer).await?.is_empty() {
+            continue;
+        }
+        for text in *texts {
+            thoughts
+                .create(&bearer, text)
+                .await
+                .with_context(|| format!("cannot post as {username}"))?;
+            report.thoughts_created += 1;
+        }
+    }
+    Ok(report)
+}

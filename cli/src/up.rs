@@ -1,0 +1,250 @@
+//! `mythoughts up`: users, thoughts and frontend in one process.
+//!
+//! Each service is the same library the separate binaries run, configured
+//! in code and bound to its own port; they still talk HTTP over loopback.
+//! If one service stops on its own, the others are stopped and `up` fails.
+
+use crate::keys;
+use clap::Parser as _;
+use clap::{Args, ValueEnum};
+use kit::config::{LogFormat, StartupError};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// One of the services `up` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Component {
+    /// Web pages, on the base port.
+    Frontend,
+    /// Accounts and tokens, on base port + 1.
+    Users,
+    /// Thoughts and search, on base port + 2.
+    Thoughts,
+}
+
+/// Flags of `mythoughts up`.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// Base port: the frontend listens on it, users on +1, thoughts on +2.
+    /// 0 picks free ports for all three.
+    #[arg(long, env = "MYTHOUGHTS_PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// Address to listen on (use 0.0.0.0 to be reachable from other machines).
+    #[arg(long, env = "MYTHOUGHTS_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Holds each service's SQLite file and the development key pair (keys/).
+    #[arg(long, env = "MYTHOUGHTS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Run only these services (comma-separated); the others are expected at
+    /// their usual ports.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub only: Vec<Component>,
+    /// Load demo users and thoughts once the services are up (idempotent).
+    #[arg(long)]
+    pub demo: bool,
+    /// Log format (default: pretty on a terminal, JSON otherwise).
+    #[arg(long, env = "LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+impl UpArgs {
+    /// Defaults with the given base port and data directory (tests, embedding).
+    pub fn new(port: u16, data_dir: PathBuf) -> Self {
+        Self {
+            port,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            data_dir,
+            only: Vec::new(),
+            demo: false,
+            log_format: None,
+        }
+    }
+
+    fn runs(&self, c: Component) -> bool {
+        self.only.is_empty() || self.only.contains(&c)
+    }
+
+    /// The log format to use: the flag, else pretty on a terminal.
+    pub fn log_format(&self) -> LogFormat {
+        use std::io::IsTerminal;
+        self.log_format.unwrap_or(if std::io::stdout().is_terminal() {
+            LogFormat::Pretty
+        } else {
+            LogFormat::Json
+        })
+    }
+}
+
+/// Where the running services listen.
+#[derive(Debug, Clone, Default)]
+pub struct Urls {
+    /// Frontend base URL, if it runs here.
+    pub frontend: Option<String>,
+    /// Users service base URL (here or expected).
+    pub users: String,
+    /// Thoughts service base URL (here or expected).
+    pub thoughts: String,
+}
+
+/// A started system: bound and serving until the shutdown token is cancelled.
+pub struct System {
+    /// Where each service is.
+    pub urls: Urls,
+    tasks: JoinSet<(&'static str, std::io::Result<()>)>,
+    shutdown: CancellationToken,
+}
+
+fn arg(s: impl ToString) -> String {
+    s.to_string()
+}
+
+fn format_name(f: LogFormat) -> &'static str {
+    match f {
+        LogFormat::Json => "json",
+        LogFormat::Pretty => "pretty",
+    }
+}
+
+/// Build, bind and start every selected service. If one cannot start, the
+/// ones already started are stopped before the error is returned.
+pub async fn start(args: &UpArgs, shutdown: CancellationToken) -> Result<System, StartupError> {
+    let mut tasks = JoinSet::new();
+    match start_all(args, shutdown.clone(), &mut tasks).await {
+        Ok(urls) => Ok(System { urls, tasks, shutdown }),
+        Err(e) => {
+            shutdown.cancel();
+            while tasks.join_next().await.is_some() {}
+            Err(e)
+        }
+    }
+}
+
+async fn start_all(
+    args: &UpArgs,
+    shutdown: CancellationToken,
+    tasks: &mut JoinSet<(&'static str, std::io::Result<()>)>,
+) -> Result<Urls, StartupError> {
+    let data = &args.data_dir;
+    std::fs::create_dir_all(data).map_err(|e| StartupError::Config(format!("--data-dir {}: {e}", data.display())))?;
+    let key_dir = data.join("keys");
+    let (private_key, public_key) = if args.runs(Component::Users) {
+        keys::ensure_pair(&key_dir).map_err(|e| StartupError::Config(format!("{e:#}")))?
+    } else {
+        keys::paths(&key_dir)
+    };
+    let port = |offset: u16| {
+        if args.port == 0 {
+            0
+        } else {
+            args.port.saturating_add(offset)
+        }
+    };
+    let host = arg(args.bind);
+    // Services reach each other over loopback when bound to every address.
+    let local = if args.bind.is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        host.clone()
+    };
+    let local = if local.contains(':') {
+        format!("[{local}]")
+    } else {
+        local
+    };
+    let log = format_name(args.log_format());
+    let mut urls = Urls {
+        users: format!("http://{local}:{}", port(1)),
+        thoughts: format!("http://{local}:{}", port(2)),
+        frontend: None,
+    };
+
+    if args.runs(Component::Users) {
+        let config = users::Config::try_parse_from([
+            arg("users-service"),
+            arg("--host"),
+            host.clone(),
+            arg("--port"),
+            arg(port(1)),
+            arg("--log-format"),
+            arg(log),
+            arg("--database-url"),
+            format!("sqlite://{}", data.join("users.sqlite3").display()),
+            arg("--private-key-path"),
+            arg(private_key.display()),
+        ])
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+        let app = users::Application::build(config).await?;
+        urls.users = format!("http://{local}:{}", app.port());
+        let token = shutdown.clone();
+        tasks.spawn(async move { ("users", app.run_until_stopped(token).await) });
+    }
+    let public = arg(public_key.display());
+    if args.runs(Component::Thoughts) {
+        let config = thoughts::Config::try_parse_from([
+            arg("thoughts-service"),
+            arg("--host"),
+            host.clone(),
+            arg("--port"),
+            arg(port(2)),
+            arg("--log-format"),
+            arg(log),
+            arg("--database-url"),
+            format!("sqlite://{}", data.join("thoughts.sqlite3").display()),
+            arg("--public-key-path"),
+            public.clone(),
+        ])
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+        let app = thoughts::Application::build(config).await?;
+        urls.thoughts = format!("http://{local}:{}", app.port());
+        let token = shutdown.clone();
+        tasks.spawn(async move { ("thoughts", app.run_until_stopped(token).await) });
+    }
+    if args.runs(Component::Frontend) {
+        let config = frontend::Config::try_parse_from([
+            arg("frontend-service"),
+            arg("--host"),
+            host.clone(),
+            arg("--port"),
+            arg(port(0)),
+            arg("--log-format"),
+            arg(log),
+            arg("--user-backend-url"),
+            urls.users.clone(),
+            arg("--thoughts-backend-url"),
+            urls.thoughts.clone(),
+            arg("--public-key-path"),
+            public,
+        ])
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+        let app = frontend::Application::build(config).await?;
+        urls.frontend = Some(format!("http://{local}:{}", app.port()));
+        let token = shutdown.clone();
+        tasks.spawn(async move { ("frontend", app.run_until_stopped(token).await) });
+    }
+    Ok(urls)
+}
+
+impl System {
+    /// Wait until every service has stopped. A service that stops before
+    /// shutdown was asked for is a failure: the others are stopped too.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let mut failure: Option<anyhow::Error> = None;
+        while let Some(joined) = self.tasks.join_next().await {
+            let early = !self.shutdown.is_cancelled();
+            let problem = match joined {
+                Ok((name, Err(e))) => Some(anyhow::anyhow!("{name} failed: {e}")),
+                Ok((name, Ok(()))) if early => Some(anyhow::anyhow!("{name} stopped unexpectedly")),
+                Ok(_) => None,
+                Err(e) => Some(anyhow::anyhow!("a service crashed: {e}")),
+            };
+            if let Some(p) = problem {
+                tracing::error!(error = %p, "stopping the other services");
+                self.shutdown.cancel();
+                failure.get_or_insert(p);
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+}
