@@ -83,7 +83,10 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     }
 }
 
-/// 404 page for unknown paths.
+/// 404 page for unknown paths (outside the page router, so it adds the
+/// security headers itself).
 pub async fn not_found() -> Response {
-    PageError::NotFound.into_response()
+    let mut response = PageError::NotFound.into_response();
+    crate::add_security_headers(response.headers_mut());
+    response
 }

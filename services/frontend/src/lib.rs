@@ -84,7 +84,12 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 /// Security headers on every response.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
-    let h = response.headers_mut();
+    add_security_headers(response.headers_mut());
+    response
+}
+
+/// Content-Security-Policy (no inline script), nosniff, no framing, referrer policy.
+pub fn add_security_headers(h: &mut axum::http::HeaderMap) {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -92,7 +97,6 @@ async fn security_headers(req: Request, next: Next) -> Response {
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }
 
 fn bad_url(name: &str, url: &str) -> Result<(), StartupError> {

@@ -1,0 +1,140 @@
+//! The user journey over HTTP: sign up, sign in, post, see it, search, user
+//! page, delete, sign out.
+
+use crate::browser_like::{Browser, start_system};
+use reqwest::StatusCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_signs_up_posts_searches_deletes_and_signs_out() {
+    let system = start_system().await;
+    let mut b = Browser::new(&system.frontend);
+
+    // Signed out, home sends to the sign-in page.
+    let home = b.get("/").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.location(), Some("/login/"));
+
+    // Sign up: signed in at once, back home.
+    let signed_up = b.sign_up("journey", "a long enough password").await;
+    assert_eq!(signed_up.status, StatusCode::SEE_OTHER, "{}", signed_up.body);
+    assert_eq!(signed_up.location(), Some("/"));
+    let home = b.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("@journey"));
+    assert!(home.body.contains("You have not shared anything yet"), "empty state");
+
+    // Post, and see it.
+    let posted = b.post_thought("Rust microservices are fun").await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    assert_eq!(posted.location(), Some("/thoughts/"));
+    let mine = b.get("/thoughts/").await;
+    assert!(mine.body.contains("Rust microservices are fun"));
+    assert!(mine.body.contains("just now"), "relative time");
+    assert!(mine.body.contains("title=\""), "exact time on hover");
+
+    // Search is public and case-insensitive.
+    let mut anonymous = Browser::new(&system.frontend);
+    let found = anonymous.get("/search?search=MICROSERVICES").await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.body.contains("Rust microservices are fun"));
+    assert!(found.body.contains("href=\"/users/journey/\""));
+    let none = anonymous.get("/search?search=zzzzzz").await;
+    assert!(none.body.contains("No thought contains"));
+
+    // The user's public page.
+    let user = anonymous.get("/users/journey/").await;
+    assert_eq!(user.status, StatusCode::OK);
+    assert!(user.body.contains("Rust microservices are fun"));
+    assert!(!user.body.contains("Delete"), "only the author sees delete buttons");
+
+    // Delete it.
+    let mine = b.get("/thoughts/").await;
+    let end = mine.body.find("/delete\"").expect("delete form") + "/delete".len();
+    let start = mine.body[..end].rfind('"').expect("action start") + 1;
+    let action = mine.body[start..end].to_owned();
+    assert!(action.starts_with("/thoughts/"), "{action}");
+    let deleted = b.post(&action, &[("csrf", &mine.csrf())]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert!(!b.get("/thoughts/").await.body.contains("Rust microservices are fun"));
+    assert!(
+        !anonymous
+            .get("/search?search=microservices")
+            .await
+            .body
+            .contains("Rust microservices are fun")
+    );
+
+    // Sign out, then home sends to sign-in again.
+    let page = b.get("/thoughts/").await;
+    let out = b.post("/logout/", &[("csrf", &page.csrf())]).await;
+    assert_eq!(out.location(), Some("/login/"));
+    assert_eq!(b.get("/").await.location(), Some("/login/"));
+
+    // Sign in again with the form.
+    let login = b.get("/login/").await;
+    let wrong = b
+        .post(
+            "/login/",
+            &[
+                ("username", "journey"),
+                ("password", "wrong password!"),
+                ("csrf", &login.csrf()),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("Wrong username or password"));
+    assert!(wrong.body.contains("value=\"journey\""), "the username is kept");
+    let ok = b
+        .post(
+            "/login/",
+            &[
+                ("username", "journey"),
+                ("password", "a long enough password"),
+                ("csrf", &login.csrf()),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/").await.status, StatusCode::OK);
+
+    // The book's GET /logout/ works too.
+    assert_eq!(b.get("/logout/").await.location(), Some("/login/"));
+    assert_eq!(b.get("/").await.location(), Some("/login/"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_show_inline_errors_and_keep_what_was_typed() {
+    let system = start_system().await;
+    let mut b = Browser::new(&system.frontend);
+    let short = b.sign_up("weak", "short").await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(short.body.contains("at least 12 characters"), "{}", short.body);
+    assert!(short.body.contains("value=\"weak\""));
+    b.sign_up("taken", "a long enough password").await;
+    let mut other = Browser::new(&system.frontend);
+    let taken = other.sign_up("taken", "a long enough password").await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    assert!(taken.body.contains("username is taken"));
+    let long = "x".repeat(251);
+    let too_long = b.post_thought(&long).await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+    assert!(too_long.body.contains("at most 250 characters"), "{}", too_long.body);
+    assert!(too_long.body.contains(&long), "the draft is kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backends_are_reachable_on_their_own_ports_too() {
+    let system = start_system().await;
+    let client = reqwest::Client::new();
+    for base in [&system.urls.users, &system.urls.thoughts, &system.frontend] {
+        let ready = client.get(format!("{base}/readyz")).send().await.expect("sent");
+        assert_eq!(ready.status(), StatusCode::OK, "{base}");
+    }
+    let list = client
+        .get(format!("{}/api/thoughts/", system.urls.thoughts))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(list.status(), StatusCode::OK);
+}
