@@ -45,9 +45,31 @@ enum Command {
     },
 }
 
+/// Telemetry settings from the environment (OTEL_*), with `up`'s log format.
+fn telemetry_config(format: kit::config::LogFormat) -> kit::config::ServerConfig {
+    #[derive(Parser)]
+    struct FromEnv {
+        #[command(flatten)]
+        server: kit::config::ServerConfig,
+    }
+    let mut config = FromEnv::try_parse_from(["mythoughts"])
+        .map(|f| f.server)
+        .unwrap_or_else(|_| kit::config::ServerConfig::local(0));
+    config.log_format = format;
+    config
+}
+
 async fn run_up(args: up::UpArgs) -> i32 {
-    kit::telemetry::init_logging(args.log_format());
+    let _telemetry = kit::telemetry::init("mythoughts", &telemetry_config(args.log_format()));
     let shutdown = kit::server::shutdown_on_signals();
+    let second_signal = shutdown.clone();
+    tokio::spawn(async move {
+        second_signal.cancelled().await;
+        eprintln!("\n  stopping: draining requests (Ctrl-C again to stop at once)");
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
     let system = match up::start(&args, shutdown.clone()).await {
         Ok(system) => system,
         Err(kit::config::StartupError::Config(message)) => {
@@ -112,7 +134,7 @@ async fn main() {
             thoughts_url,
             password_file,
         }) => {
-            kit::telemetry::init_logging(kit::config::LogFormat::Pretty);
+            let _telemetry = kit::telemetry::init("mythoughts", &telemetry_config(kit::config::LogFormat::Pretty));
             match seed::seed(&users_url, &thoughts_url, &password_file).await {
                 Ok(r) => {
                     println!("{} users and {} thoughts added", r.users_created, r.thoughts_created);

@@ -11,6 +11,11 @@ use kit::config::{LogFormat, StartupError};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use tokio::task::JoinSet;
+use tracing::Instrument;
+
+fn service_span(name: &'static str) -> tracing::Span {
+    kit::telemetry::service_span(name, env!("CARGO_PKG_VERSION"))
+}
 use tokio_util::sync::CancellationToken;
 
 /// One of the services `up` can run.
@@ -175,7 +180,9 @@ async fn start_all(
             arg(private_key.display()),
         ])
         .map_err(|e| StartupError::Config(e.to_string()))?;
-        let app = users::Application::build(config).await?;
+        let app = users::Application::build(config)
+            .instrument(service_span("users"))
+            .await?;
         urls.users = format!("http://{local}:{}", app.port());
         let token = shutdown.clone();
         tasks.spawn(async move { ("users", app.run_until_stopped(token).await) });
@@ -196,7 +203,9 @@ async fn start_all(
             public.clone(),
         ])
         .map_err(|e| StartupError::Config(e.to_string()))?;
-        let app = thoughts::Application::build(config).await?;
+        let app = thoughts::Application::build(config)
+            .instrument(service_span("thoughts"))
+            .await?;
         urls.thoughts = format!("http://{local}:{}", app.port());
         let token = shutdown.clone();
         tasks.spawn(async move { ("thoughts", app.run_until_stopped(token).await) });
@@ -218,7 +227,9 @@ async fn start_all(
             public,
         ])
         .map_err(|e| StartupError::Config(e.to_string()))?;
-        let app = frontend::Application::build(config).await?;
+        let app = frontend::Application::build(config)
+            .instrument(service_span("frontend"))
+            .await?;
         urls.frontend = Some(format!("http://{local}:{}", app.port()));
         let token = shutdown.clone();
         tasks.spawn(async move { ("frontend", app.run_until_stopped(token).await) });

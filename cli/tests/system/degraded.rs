@@ -31,6 +31,8 @@ async fn start_thoughts(
         &db,
         "--public-key-path",
         &keys.public,
+        "--shutdown-drain-seconds",
+        "0",
     ])
     .expect("config");
     let app = thoughts::Application::build(config)
@@ -92,6 +94,8 @@ async fn thoughts_down_gives_a_503_page_and_back_up_works_again() {
         &users_db,
         "--private-key-path",
         &keys.private,
+        "--shutdown-drain-seconds",
+        "0",
     ])
     .expect("config");
     let users_app = users::Application::build(users_config)

@@ -71,6 +71,20 @@ pub struct ServerConfig {
     /// Largest accepted request body, in bytes (larger ones get 413).
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 16 * 1024)]
     pub body_limit_bytes: usize,
+    /// Seconds to keep serving after SIGTERM, with readiness already 503, so
+    /// load balancers stop sending traffic before the listener closes.
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 5)]
+    pub shutdown_drain_seconds: u64,
+    /// OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); traces
+    /// are exported only when it is set.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    /// OTLP protocol: http/protobuf or http/json.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_PROTOCOL", default_value = "http/protobuf")]
+    pub otel_exporter_otlp_protocol: String,
+    /// Service name in exported traces (default: the service's own name).
+    #[arg(long, env = "OTEL_SERVICE_NAME")]
+    pub otel_service_name: Option<String>,
 }
 
 impl ServerConfig {
@@ -88,6 +102,10 @@ impl ServerConfig {
             version_name: env!("CARGO_PKG_VERSION").to_owned(),
             version_sha: "unknown".to_owned(),
             body_limit_bytes: 16 * 1024,
+            shutdown_drain_seconds: 0,
+            otel_exporter_otlp_endpoint: None,
+            otel_exporter_otlp_protocol: "http/protobuf".to_owned(),
+            otel_service_name: None,
         }
     }
 }

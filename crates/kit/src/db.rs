@@ -13,24 +13,54 @@ use std::time::{Duration, Instant};
 
 /// A connection pool on one of the two supported engines.
 #[derive(Debug, Clone)]
-pub enum Database {
+pub enum Pool {
     /// Embedded SQLite (WAL mode).
     Sqlite(SqlitePool),
     /// PostgreSQL.
     Postgres(PgPool),
 }
 
-/// Run the same expression with `$pool` bound to whichever pool `$db` holds.
-/// The expression is compiled once per engine, so it may use engine-typed
-/// queries and rows.
+/// A service's database: its pool and the service name for metrics.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: Pool,
+    service: &'static str,
+}
+
+/// Run the same expression with `$conn` bound to a connection taken from
+/// whichever pool `$db` holds (the wait is measured). The expression is
+/// compiled once per engine, so it may use engine-typed queries and rows;
+/// the enclosing function's error type must convert from `sqlx::Error`.
 #[macro_export]
 macro_rules! on_pool {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::db::Database::Sqlite($pool) => $body,
-            $crate::db::Database::Postgres($pool) => $body,
+    ($db:expr, |$conn:ident| $body:expr) => {{
+        let db: &$crate::db::Database = $db;
+        match db.pool() {
+            $crate::db::Pool::Sqlite(p) => {
+                let mut c = $crate::db::acquire(db.service(), p).await?;
+                let $conn = &mut *c;
+                $body
+            }
+            $crate::db::Pool::Postgres(p) => {
+                let mut c = $crate::db::acquire(db.service(), p).await?;
+                let $conn = &mut *c;
+                $body
+            }
         }
-    };
+    }};
+}
+
+/// Take a connection from `pool`, recording the wait in
+/// `db_pool_acquire_duration_seconds{service}`.
+pub async fn acquire<DB: sqlx::Database>(
+    service: &'static str,
+    pool: &sqlx::Pool<DB>,
+) -> Result<sqlx::pool::PoolConnection<DB>, sqlx::Error> {
+    let started = Instant::now();
+    let conn = pool.acquire().await;
+    metrics::histogram!("db_pool_acquire_duration_seconds", "service" => service)
+        .record(started.elapsed().as_secs_f64());
+    conn
 }
 
 /// One embedded migration: version, description and SQL text.
@@ -88,13 +118,24 @@ fn parse_url(url: &str) -> Result<Options, String> {
 }
 
 impl Database {
-    /// Connect to `url` (`sqlite://path`, `sqlite::memory:` or `postgres://…`).
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        let options = parse_url(url).map_err(anyhow::Error::msg)?;
-        Self::connect_with(options, max_connections).await
+    /// The pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
-    async fn connect_with(options: Options, max_connections: u32) -> anyhow::Result<Self> {
+    /// The owning service's name.
+    pub fn service(&self) -> &'static str {
+        self.service
+    }
+
+    /// Connect to `url` (`sqlite://path`, `sqlite::memory:` or `postgres://…`).
+    pub async fn connect(service: &'static str, url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let options = parse_url(url).map_err(anyhow::Error::msg)?;
+        let pool = Self::connect_with(options, max_connections).await?;
+        Ok(Self { pool, service })
+    }
+
+    async fn connect_with(options: Options, max_connections: u32) -> anyhow::Result<Pool> {
         match options {
             Options::Sqlite(options, in_memory) => {
                 let path = options.get_filename().to_path_buf();
@@ -110,7 +151,7 @@ impl Database {
                     .connect_with(options)
                     .await
                     .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
-                Ok(Self::Sqlite(pool))
+                Ok(Pool::Sqlite(pool))
             }
             Options::Postgres(options) => {
                 let pool = PgPoolOptions::new()
@@ -119,7 +160,7 @@ impl Database {
                     .connect_with(options)
                     .await
                     .context("cannot connect to PostgreSQL")?;
-                Ok(Self::Postgres(pool))
+                Ok(Pool::Postgres(pool))
             }
         }
     }
@@ -128,6 +169,7 @@ impl Database {
     /// database is not reachable yet (it may start after us). A malformed
     /// URL is a configuration error at once.
     pub async fn connect_and_migrate(
+        service: &'static str,
         url: &str,
         max_connections: u32,
         migrations: Migrations,
@@ -138,7 +180,8 @@ impl Database {
         let mut delay = Duration::from_millis(100);
         loop {
             let attempt = async {
-                let db = Self::connect_with(options.clone(), max_connections).await?;
+                let pool = Self::connect_with(options.clone(), max_connections).await?;
+                let db = Self { pool, service };
                 db.migrate(migrations).await?;
                 anyhow::Ok(db)
             }
@@ -159,25 +202,43 @@ impl Database {
     /// PostgreSQL the migrator holds an advisory lock, so replicas starting
     /// at once apply each migration exactly once.
     pub async fn migrate(&self, migrations: Migrations) -> anyhow::Result<()> {
-        match self {
-            Self::Sqlite(pool) => migrator(migrations.sqlite).run(pool).await,
-            Self::Postgres(pool) => migrator(migrations.postgres).run(pool).await,
+        match &self.pool {
+            Pool::Sqlite(pool) => migrator(migrations.sqlite).run(pool).await,
+            Pool::Postgres(pool) => migrator(migrations.postgres).run(pool).await,
         }
         .context("cannot apply database migrations")
     }
 
     /// Check that the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), String> {
-        let result = on_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()));
+        let result = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
+            Pool::Postgres(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
+        };
         result.map_err(|e| format!("database: {e}"))
     }
 
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     pub fn engine(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            Self::Postgres(_) => "postgres",
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
         }
+    }
+
+    /// Publish the pool's state: `db_pool_connections{service,state}` (idle,
+    /// in_use) and `db_pool_max_connections{service}`.
+    pub fn record_pool_metrics(&self) {
+        let (size, idle, max) = match &self.pool {
+            Pool::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+            Pool::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+        };
+        let idle = idle as f64;
+        let service = self.service;
+        metrics::gauge!("db_pool_connections", "service" => service, "state" => "idle").set(idle);
+        metrics::gauge!("db_pool_connections", "service" => service, "state" => "in_use")
+            .set((f64::from(size) - idle).max(0.0));
+        metrics::gauge!("db_pool_max_connections", "service" => service).set(f64::from(max));
     }
 }
 

@@ -55,10 +55,10 @@ pub struct Service {
     pub openapi: utoipa::openapi::OpenApi,
     /// What `/readyz` checks besides "not shutting down".
     pub ready: ReadyCheck,
-    /// How long to keep serving after shutdown starts (readiness already 503).
-    pub drain: Duration,
     /// What unknown paths answer; `None` is the JSON 404 of API services.
     pub not_found: Option<MethodRouter>,
+    /// The service's database, whose pool `/metrics` reports.
+    pub database: Option<crate::db::Database>,
 }
 
 /// The route template that matched, copied to the response for logs and metrics.
@@ -72,6 +72,15 @@ struct Ops {
     version_sha: String,
     shutting_down: Arc<AtomicBool>,
     ready: ReadyCheck,
+    database: Option<crate::db::Database>,
+}
+
+/// What the access middleware needs: who we are and whether we are draining.
+#[derive(Clone)]
+struct Access {
+    service: &'static str,
+    version: Arc<str>,
+    shutting_down: Arc<AtomicBool>,
 }
 
 /// The process-wide Prometheus handle (one recorder per process).
@@ -100,14 +109,14 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(ops): State<Ops>) -> Response {
-    if ops.shutting_down.load(Ordering::SeqCst) {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "message": "shutting down"})),
-        )
-            .into_response();
-    }
-    match (ops.ready)().await {
+    let verdict = if ops.shutting_down.load(Ordering::SeqCst) {
+        Err("shutting down".to_owned())
+    } else {
+        (ops.ready)().await
+    };
+    // 1 when the last readiness check passed: flapping shows in its changes().
+    metrics::gauge!("service_ready", "service" => ops.name).set(if verdict.is_ok() { 1.0 } else { 0.0 });
+    match verdict {
         Ok(()) => Json(json!({"status": "ready"})).into_response(),
         Err(reason) => {
             tracing::warn!(reason = %reason, "not ready");
@@ -124,7 +133,10 @@ async fn version(State(ops): State<Ops>) -> Json<serde_json::Value> {
     Json(json!({"commit": ops.version_sha, "version": ops.version_name}))
 }
 
-async fn render_metrics() -> Response {
+async fn render_metrics(State(ops): State<Ops>) -> Response {
+    if let Some(db) = &ops.database {
+        db.record_pool_metrics();
+    }
     let body = metrics_handle().render();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
@@ -195,9 +207,13 @@ async fn json_errors(response: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// One span per request (with the request id), one access log line, and the
-/// RED metrics labelled by route template.
-async fn access(State(service): State<&'static str>, req: Request, next: Next) -> Response {
+/// One span per request (service, version, request id, trace id; parented
+/// to an incoming W3C `traceparent`), one access log line, and the RED
+/// metrics labelled by route template. While draining, responses carry
+/// `Connection: close` so clients reconnect (and find the next instance).
+async fn access(State(access): State<Access>, req: Request, next: Next) -> Response {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let started = Instant::now();
     let method = req.method().clone();
     let request_id = req
@@ -206,18 +222,34 @@ async fn access(State(service): State<&'static str>, req: Request, next: Next) -
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let service = access.service;
     // The path only: query strings may carry parameters such as passwords.
     let span = tracing::info_span!(
         "request",
+        otel.name = %format!("{method} {}", req.uri().path()),
+        otel.kind = "server",
         service,
+        version = %access.version,
         request_id = %request_id,
+        trace_id = tracing::field::Empty,
         method = %method,
         path = %req.uri().path(),
     );
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&opentelemetry_http::HeaderExtractor(req.headers()))
+    });
+    let _ = span.set_parent(parent);
+    let trace_id = span.context().span().span_context().trace_id();
+    span.record("trace_id", tracing::field::display(trace_id));
     let in_flight = metrics::gauge!("http_requests_in_flight", "service" => service);
     in_flight.increment(1.0);
-    let response = next.run(req).instrument(span.clone()).await;
+    let mut response = next.run(req).instrument(span.clone()).await;
     in_flight.decrement(1.0);
+    if access.shutting_down.load(Ordering::SeqCst) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let elapsed = started.elapsed();
     let route = response
         .extensions()
@@ -263,8 +295,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub struct Server {
     listener: TcpListener,
     app: Router,
-    name: &'static str,
-    shutting_down: Arc<AtomicBool>,
+    access: Access,
     drain: Duration,
 }
 
@@ -292,6 +323,7 @@ impl Server {
             version_sha: service.config.version_sha.clone(),
             shutting_down: shutting_down.clone(),
             ready: service.ready,
+            database: service.database,
         };
         let mut openapi = service.openapi;
         openapi.info.version = ops.version_name.clone();
@@ -311,13 +343,17 @@ impl Server {
             .layer(DefaultBodyLimit::max(service.config.body_limit_bytes));
         let _ = metrics_handle();
         metrics::gauge!("build_info", "service" => ops.name, "version" => ops.version_name.clone(), "commit" => ops.version_sha.clone()).set(1.0);
-        let name = service.name;
+        let access = Access {
+            service: service.name,
+            version: ops.version_name.clone().into(),
+            shutting_down,
+        };
+        let drain = Duration::from_secs(service.config.shutdown_drain_seconds);
         Self {
             listener,
             app,
-            name,
-            shutting_down,
-            drain: service.drain,
+            access,
+            drain,
         }
     }
 
@@ -330,17 +366,23 @@ impl Server {
     /// serving for the drain period, stop accepting, and let in-flight
     /// requests finish (bounded).
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let span = crate::telemetry::service_span(self.access.service, &self.access.version);
+        self.serve(shutdown).instrument(span).await
+    }
+
+    async fn serve(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let Self {
             listener,
             app,
-            name,
-            shutting_down,
+            access: access_state,
             drain,
         } = self;
+        let name = access_state.service;
+        let shutting_down = access_state.shutting_down.clone();
         let svc = ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(middleware::from_fn_with_state(name, access))
+            .layer(middleware::from_fn_with_state(access_state, access))
             .layer(middleware::map_response(json_errors))
             .map_request(trim_trailing_slash)
             .service(app);

@@ -166,11 +166,7 @@ impl Verifier {
     }
 
     fn with_jwks_url(mut self, url: &str, min_refresh: Duration) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(3))
-            .build()
-            .unwrap_or_default();
+        let client = kit::client::build(Duration::from_secs(1), Duration::from_secs(3)).unwrap_or_default();
         self.jwks = Some(Arc::new(JwksSource {
             url: url.to_owned(),
             client,
@@ -202,7 +198,9 @@ impl Verifier {
         }
         *last = Some(Instant::now());
         let fetched = async {
-            let response = source.client.get(&source.url).send().await?.error_for_status()?;
+            let response = kit::client::send("users", source.client.get(&source.url), None)
+                .await?
+                .error_for_status()?;
             response.json::<JwkSet>().await
         }
         .await;

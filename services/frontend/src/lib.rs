@@ -63,9 +63,6 @@ pub struct Config {
     /// Minimum password length shown on the sign-up form (the users service enforces it).
     #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12)]
     pub password_min_length: usize,
-    /// Seconds to keep serving after SIGTERM (readiness already 503).
-    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 0)]
-    pub shutdown_drain_seconds: u64,
 }
 
 /// Shared state of the handlers.
@@ -167,8 +164,8 @@ impl Application {
                 ))
                 .build(),
             ready,
-            drain: Duration::from_secs(config.shutdown_drain_seconds),
             not_found: Some(axum::routing::any(error::not_found)),
+            database: None,
         };
         Ok(Self {
             server: Server::bind(service).await?,

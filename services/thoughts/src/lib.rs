@@ -42,9 +42,6 @@ pub struct Config {
     /// Most items a list answers without paging parameters.
     #[arg(long, env = "LIST_MAX_ITEMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub list_max_items: u32,
-    /// Seconds to keep serving after SIGTERM (readiness already 503).
-    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 0)]
-    pub shutdown_drain_seconds: u64,
 }
 
 /// Shared state of the handlers.
@@ -93,12 +90,14 @@ impl Application {
             .build()
             .map_err(|e| StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}")))?;
         let db = Database::connect_and_migrate(
+            NAME,
             &config.database.url(NAME),
             config.database.database_max_connections,
             store::MIGRATIONS,
             Duration::from_secs(30),
         )
         .await?;
+        let db_for_metrics = db.clone();
         let state = AppState {
             db: db.clone(),
             verifier,
@@ -113,8 +112,8 @@ impl Application {
                 let db = db.clone();
                 async move { db.ping().await }
             }),
-            drain: Duration::from_secs(config.shutdown_drain_seconds),
             not_found: None,
+            database: Some(db_for_metrics),
         };
         Ok(Self {
             server: Server::bind(service).await?,

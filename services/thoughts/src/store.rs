@@ -2,7 +2,7 @@
 //! differs: FTS5 trigram on SQLite, `like` + `pg_trgm` GIN on PostgreSQL.
 
 use crate::domain::{Page, SearchNeedle, ThoughtText, fold};
-use kit::db::{Database, Migrations};
+use kit::db::{Database, Migrations, Pool};
 use kit::on_pool;
 use sqlx::Row;
 use thoughts_api::Thought;
@@ -99,16 +99,16 @@ pub async fn list(
     page: Page,
 ) -> Result<Vec<Thought>, sqlx::Error> {
     let fetch = i64::from(page.limit) + 1;
-    match (username, needle, db) {
+    match (username, needle, db.pool()) {
         (Some(user), _, _) => fetch_thoughts!(db, LIST_BY_USER, user, page.after, fetch),
         (None, None, _) => fetch_thoughts!(db, LIST_ALL, page.after, fetch),
-        (None, Some(n), Database::Sqlite(_)) if n.chars() >= 3 => {
+        (None, Some(n), Pool::Sqlite(_)) if n.chars() >= 3 => {
             fetch_thoughts!(db, SEARCH_SQLITE_FTS, n.fts_phrase(), page.after, fetch)
         }
-        (None, Some(n), Database::Sqlite(_)) => {
+        (None, Some(n), Pool::Sqlite(_)) => {
             fetch_thoughts!(db, SEARCH_SQLITE_SHORT, n.folded().to_owned(), page.after, fetch)
         }
-        (None, Some(n), Database::Postgres(_)) => {
+        (None, Some(n), Pool::Postgres(_)) => {
             fetch_thoughts!(db, SEARCH_POSTGRES, n.like_pattern(), page.after, fetch)
         }
     }
@@ -123,7 +123,7 @@ mod tests {
 
     async fn seeded(engine: Engine) -> (testkit::TestDatabase, Database) {
         let tdb = testkit::database(engine).await;
-        let db = Database::connect_and_migrate(&tdb.url, 2, MIGRATIONS, Duration::from_secs(10))
+        let db = Database::connect_and_migrate("thoughts", &tdb.url, 2, MIGRATIONS, Duration::from_secs(10))
             .await
             .unwrap_or_else(|e| panic!("database: {e}"));
         for i in 0..2000 {
@@ -136,7 +136,7 @@ mod tests {
     #[tokio::test]
     async fn sqlite_search_uses_the_trigram_index() {
         let (_tdb, db) = seeded(Engine::Sqlite).await;
-        let Database::Sqlite(pool) = &db else {
+        let Pool::Sqlite(pool) = db.pool() else {
             unreachable!("sqlite")
         };
         let needle = SearchNeedle::parse("number 1234").expect("valid").expect("non-empty");
@@ -173,10 +173,10 @@ mod tests {
     #[tokio::test]
     async fn postgres_search_uses_the_trigram_gin_index() {
         let tdb = testkit::database(Engine::Postgres).await;
-        let db = Database::connect_and_migrate(&tdb.url, 2, MIGRATIONS, Duration::from_secs(10))
+        let db = Database::connect_and_migrate("thoughts", &tdb.url, 2, MIGRATIONS, Duration::from_secs(10))
             .await
             .unwrap_or_else(|e| panic!("database: {e}"));
-        let Database::Postgres(pool) = &db else {
+        let Pool::Postgres(pool) = db.pool() else {
             unreachable!("postgres")
         };
         // Enough varied rows for the planner to prefer an index (ASCII text,

@@ -77,9 +77,6 @@ pub struct Config {
     /// Password hashes computed at once (0 = number of CPUs).
     #[arg(long, env = "MAX_CONCURRENT_HASHES", default_value_t = 0)]
     pub max_concurrent_hashes: usize,
-    /// Seconds to keep serving after SIGTERM (readiness already 503).
-    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 0)]
-    pub shutdown_drain_seconds: u64,
 }
 
 /// Shared state of the handlers.
@@ -184,12 +181,14 @@ impl Application {
         let admin_password = admin_password(&config)?;
         let url = config.database.url(NAME);
         let db = Database::connect_and_migrate(
+            NAME,
             &url,
             config.database.database_max_connections,
             store::MIGRATIONS,
             Duration::from_secs(30),
         )
         .await?;
+        let db_for_metrics = db.clone();
         let state = AppState {
             db: db.clone(),
             hasher: hashing::Hasher::new(config.max_concurrent_hashes).await?,
@@ -215,8 +214,8 @@ impl Application {
                 let db = db.clone();
                 async move { db.ping().await }
             }),
-            drain: Duration::from_secs(config.shutdown_drain_seconds),
             not_found: None,
+            database: Some(db_for_metrics),
         };
         Ok(Self {
             server: Server::bind(service).await?,
