@@ -164,6 +164,22 @@ async fn start_all(
         thoughts: format!("http://{local}:{}", port(2)),
         frontend: None,
     };
+    // Shut down in dependency order: the frontend drains first, the backends
+    // it calls keep serving until it has stopped, then drain in turn.
+    let backends_shutdown = CancellationToken::new();
+    let frontend_done = CancellationToken::new();
+    // Until a frontend task owns it, `frontend_done` is cancelled when this
+    // function returns (no frontend, or a start-up error), so that the
+    // backends are never left waiting for a frontend that does not run.
+    let frontend_guard = frontend_done.clone().drop_guard();
+    {
+        let (shutdown, backends, done) = (shutdown.clone(), backends_shutdown.clone(), frontend_done.clone());
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            done.cancelled().await;
+            backends.cancel();
+        });
+    }
 
     if args.runs(Component::Users) {
         let config = users::Config::try_parse_from([
@@ -184,7 +200,7 @@ async fn start_all(
             .instrument(service_span("users"))
             .await?;
         urls.users = format!("http://{local}:{}", app.port());
-        let token = shutdown.clone();
+        let token = backends_shutdown.clone();
         tasks.spawn(async move { ("users", app.run_until_stopped(token).await) });
     }
     let public = arg(public_key.display());
@@ -207,7 +223,7 @@ async fn start_all(
             .instrument(service_span("thoughts"))
             .await?;
         urls.thoughts = format!("http://{local}:{}", app.port());
-        let token = shutdown.clone();
+        let token = backends_shutdown.clone();
         tasks.spawn(async move { ("thoughts", app.run_until_stopped(token).await) });
     }
     if args.runs(Component::Frontend) {
@@ -232,7 +248,12 @@ async fn start_all(
             .await?;
         urls.frontend = Some(format!("http://{local}:{}", app.port()));
         let token = shutdown.clone();
-        tasks.spawn(async move { ("frontend", app.run_until_stopped(token).await) });
+        let done = frontend_guard.disarm();
+        tasks.spawn(async move {
+            let result = app.run_until_stopped(token).await;
+            done.cancel();
+            ("frontend", result)
+        });
     }
     Ok(urls)
 }

@@ -5,6 +5,8 @@
 //!
 //! It knows no service: each suite starts its own application.
 
+pub mod process;
+
 use sqlx::Connection;
 use std::path::{Path, PathBuf};
 use std::process::Command;

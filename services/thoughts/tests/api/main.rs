@@ -6,6 +6,7 @@
 mod admin;
 mod auth;
 mod helpers;
+mod lifecycle;
 mod paging;
 mod search;
 mod thoughts;
