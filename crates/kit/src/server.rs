@@ -99,9 +99,50 @@ pub fn metrics_handle() -> PrometheusHandle {
             // Fails only if another recorder was installed first; then our
             // handle renders nothing, which the metrics test would catch.
             let _ = metrics::set_global_recorder(recorder);
+            describe_metrics();
             handle
         })
         .clone()
+}
+
+/// Help texts and units of the chassis metrics (`# HELP` lines).
+fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests served, by service, method, route template and status class"
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to serve an HTTP request, by service, method, route template and status class"
+    );
+    describe_gauge!("http_requests_in_flight", "HTTP requests being served now");
+    describe_counter!(
+        "outgoing_requests_total",
+        "Calls to other services, by target and outcome"
+    );
+    describe_histogram!(
+        "outgoing_request_duration_seconds",
+        Unit::Seconds,
+        "Time of calls to other services, by target"
+    );
+    describe_gauge!(
+        "build_info",
+        "Always 1; the labels carry the service's version and commit"
+    );
+    describe_gauge!("service_ready", "1 when the last readiness check passed, 0 otherwise");
+    describe_gauge!(
+        "db_pool_connections",
+        "Database pool connections, by state (idle, in_use)"
+    );
+    describe_gauge!("db_pool_max_connections", "Largest size of the database pool");
+    describe_histogram!(
+        "db_pool_acquire_duration_seconds",
+        Unit::Seconds,
+        "Time waited for a database connection from the pool"
+    );
+    describe_counter!("tokens_rejected_total", "Bearer tokens refused, by reason");
 }
 
 async fn healthz() -> Json<serde_json::Value> {

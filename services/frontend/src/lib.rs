@@ -153,6 +153,11 @@ impl Application {
                 versions::check("thoughts", &t, min_thoughts.as_deref())
             }
         });
+        let _ = kit::server::metrics_handle(); // describe after the recorder exists
+        metrics::describe_counter!(
+            "csrf_refused_total",
+            "State-changing requests refused by the CSRF check"
+        );
         let service = Service {
             name: NAME,
             config: config.server.clone(),

@@ -27,8 +27,11 @@ macro_rules! thought_from_row {
 /// Run `$sql` with the binds, collecting thoughts.
 macro_rules! fetch_thoughts {
     ($db:expr, $sql:expr $(, $bind:expr)*) => {
+        fetch_thoughts!(@persistent true, $db, $sql $(, $bind)*)
+    };
+    (@persistent $persistent:expr, $db:expr, $sql:expr $(, $bind:expr)*) => {
         on_pool!($db, |pool| {
-            let rows = sqlx::query($sql)$(.bind($bind))*.fetch_all(pool).await?;
+            let rows = sqlx::query($sql)$(.bind($bind))*.persistent($persistent).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in rows {
                 out.push(thought_from_row!(row));
@@ -109,7 +112,9 @@ pub async fn list(
             fetch_thoughts!(db, SEARCH_SQLITE_SHORT, n.folded().to_owned(), page.after, fetch)
         }
         (None, Some(n), Pool::Postgres(_)) => {
-            fetch_thoughts!(db, SEARCH_POSTGRES, n.like_pattern(), page.after, fetch)
+            // Not a cached prepared statement: a generic plan cannot see the
+            // pattern, and would scan by id instead of using the trigram index.
+            fetch_thoughts!(@persistent false, db, SEARCH_POSTGRES, n.like_pattern(), page.after, fetch)
         }
     }
 }
