@@ -27,134 +27,76 @@ pub struct NewThought {
     pub text: String,
 }
 
-/// What went wrong calling the thoughts service.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The service could not be reached or did not answer in time.
-    #[error("thoughts service unavailable: {0}")]
-    Unavailable(String),
-    /// The service answered with an error status.
-    #[error("thoughts service answered {status}: {message}")]
-    Status {
-        /// HTTP status.
-        status: u16,
-        /// The `message` of the error body.
-        message: String,
-        /// The `errors` map of a validation error.
-        errors: std::collections::BTreeMap<String, String>,
-    },
-}
+pub use kit::client::ClientError;
+use reqwest::Method;
 
 /// A typed client of the thoughts service. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Client {
-    base: String,
-    http: reqwest::Client,
-    request_id: Option<String>,
-}
+pub struct Client(kit::client::ApiClient);
 
 impl Client {
     /// A client of the service at `base`, with connect and whole-call deadlines.
     pub fn new(base: &str, connect_timeout: Duration, timeout: Duration) -> Result<Self, ClientError> {
-        let http = kit::client::build(connect_timeout, timeout).map_err(|e| ClientError::Unavailable(e.to_string()))?;
-        Ok(Self {
-            base: base.trim_end_matches('/').to_owned(),
-            http,
-            request_id: None,
-        })
+        kit::client::ApiClient::new("thoughts", base, connect_timeout, timeout).map(Self)
     }
 
     /// The same client, forwarding `request_id` on every call.
     pub fn with_request_id(&self, request_id: &str) -> Self {
-        Self {
-            request_id: Some(request_id.to_owned()),
-            ..self.clone()
-        }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
-        let response = kit::client::send("thoughts", request, self.request_id.as_deref())
-            .await
-            .map_err(|e| ClientError::Unavailable(e.to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        if status.is_server_error() {
-            return Err(ClientError::Unavailable(format!("answered {status}")));
-        }
-        let body: kit::ErrorBody = response.json().await.unwrap_or(kit::ErrorBody {
-            message: status.canonical_reason().unwrap_or("error").to_owned(),
-            errors: None,
-        });
-        Err(ClientError::Status {
-            status: status.as_u16(),
-            message: body.message,
-            errors: body.errors.unwrap_or_default(),
-        })
-    }
-
-    async fn json<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ClientError> {
-        self.send(request)
-            .await?
-            .json()
-            .await
-            .map_err(|e| ClientError::Unavailable(e.to_string()))
+        Self(self.0.with_request_id(request_id))
     }
 
     /// `GET /api/thoughts/?search=`: everyone's thoughts, optionally filtered.
     pub async fn list(&self, search: Option<&str>) -> Result<Vec<Thought>, ClientError> {
-        let mut req = self.http.get(format!("{}/api/thoughts/", self.base));
+        let mut req = self.0.request(Method::GET, "/api/thoughts/");
         if let Some(s) = search {
             req = req.query(&[("search", s)]);
         }
-        self.json(req).await
+        self.0.json(req).await
     }
 
     /// `GET /api/thoughts/?username=` *(ext)*: one author's thoughts.
     pub async fn list_by_user(&self, username: &str) -> Result<Vec<Thought>, ClientError> {
-        let req = self
-            .http
-            .get(format!("{}/api/thoughts/", self.base))
-            .query(&[("username", username)]);
-        self.json(req).await
+        self.0
+            .json(
+                self.0
+                    .request(Method::GET, "/api/thoughts/")
+                    .query(&[("username", username)]),
+            )
+            .await
     }
 
     /// `GET /api/me/thoughts/` with the caller's `Bearer <JWT>`.
     pub async fn list_mine(&self, bearer: &str) -> Result<Vec<Thought>, ClientError> {
-        self.json(
-            self.http
-                .get(format!("{}/api/me/thoughts/", self.base))
-                .header("authorization", bearer),
-        )
-        .await
+        self.0
+            .json(
+                self.0
+                    .request(Method::GET, "/api/me/thoughts/")
+                    .header("authorization", bearer),
+            )
+            .await
     }
 
     /// `POST /api/me/thoughts/`.
     pub async fn create(&self, bearer: &str, text: &str) -> Result<Thought, ClientError> {
         let req = self
-            .http
-            .post(format!("{}/api/me/thoughts/", self.base))
+            .0
+            .request(Method::POST, "/api/me/thoughts/")
             .header("authorization", bearer)
             .form(&NewThought { text: text.to_owned() });
-        self.json(req).await
+        self.0.json(req).await
     }
 
     /// `DELETE /api/me/thoughts/<id>/` *(ext)*.
     pub async fn delete_mine(&self, bearer: &str, id: i64) -> Result<(), ClientError> {
         let req = self
-            .http
-            .delete(format!("{}/api/me/thoughts/{id}/", self.base))
+            .0
+            .request(Method::DELETE, &format!("/api/me/thoughts/{id}/"))
             .header("authorization", bearer);
-        self.send(req).await.map(|_| ())
+        self.0.send(req).await.map(|_| ())
     }
 
     /// `GET /admin/version/`: `(version, commit)`.
     pub async fn version(&self) -> Result<(String, String), ClientError> {
-        let v: serde_json::Value = self
-            .json(self.http.get(format!("{}/admin/version/", self.base)))
-            .await?;
-        let field = |name: &str| v[name].as_str().unwrap_or_default().to_owned();
-        Ok((field("version"), field("commit")))
+        self.0.version().await
     }
 }

@@ -70,6 +70,7 @@ fn failed(state: &AppState, ctx: &Ctx, signup: bool, username: &str, error: Clie
             status,
             message,
             errors,
+            ..
         } => {
             p.username_error = errors.get("username").map(|e| format!("Username {e}."));
             p.password_error = errors.get("password").map(|e| format!("Password {e}."));

@@ -89,6 +89,7 @@ pub async fn create_thought(State(state): State<AppState>, ctx: Ctx, headers: He
             status: 400,
             errors,
             message,
+            ..
         }) => {
             let error = errors.get("text").cloned().unwrap_or(message);
             let error = Some(format!("Your thought {error}."));
