@@ -61,6 +61,51 @@ pub struct Service {
     pub database: Option<crate::db::Database>,
 }
 
+impl Service {
+    /// A JSON API service that owns `database`: ready when the database
+    /// answers, its pool reported on `/metrics`.
+    pub fn with_database(
+        name: &'static str,
+        config: ServerConfig,
+        api: Router,
+        openapi: utoipa::openapi::OpenApi,
+        database: crate::db::Database,
+    ) -> Self {
+        let db = database.clone();
+        let ready = ready_check(move || {
+            let db = db.clone();
+            async move { db.ping().await }
+        });
+        Self {
+            name,
+            config,
+            api,
+            openapi,
+            ready,
+            not_found: None,
+            database: Some(database),
+        }
+    }
+}
+
+/// Run a service binary: telemetry, start-up inside the service's span, serve
+/// until SIGTERM/Ctrl-C, then exit — 64 on bad configuration, 1 on any other
+/// failure, 0 after a clean drain.
+pub async fn run_main<F, Fut>(name: &'static str, config: &ServerConfig, run: F) -> !
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: Future<Output = Result<(), crate::config::StartupError>>,
+{
+    let telemetry = crate::telemetry::init(name, config);
+    let span = crate::telemetry::service_span(name, &config.version_name);
+    let result = run(shutdown_on_signals()).instrument(span).await;
+    drop(telemetry);
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => e.exit(),
+    }
+}
+
 /// The route template that matched, copied to the response for logs and metrics.
 #[derive(Debug, Clone)]
 struct RouteTemplate(String);

@@ -13,7 +13,7 @@ use axum::extract::FromRef;
 use clap::Parser;
 use kit::config::{DatabaseConfig, ServerConfig, StartupError};
 use kit::db::Database;
-use kit::server::{Server, Service, ready_check};
+use kit::server::{Server, Service};
 use std::time::Duration;
 use tokens::{Verifier, VerifierConfig};
 use tokio_util::sync::CancellationToken;
@@ -97,7 +97,6 @@ impl Application {
             Duration::from_secs(30),
         )
         .await?;
-        let db_for_metrics = db.clone();
         let state = AppState {
             db: db.clone(),
             verifier,
@@ -106,18 +105,13 @@ impl Application {
         let _ = kit::server::metrics_handle(); // describe after the recorder exists
         metrics::describe_counter!("thoughts_created_total", "Thoughts posted");
         metrics::describe_counter!("thoughts_searches_total", "Searches run");
-        let service = Service {
-            name: NAME,
-            config: config.server.clone(),
-            api: routes::router(state),
-            openapi: ApiDoc::openapi(),
-            ready: ready_check(move || {
-                let db = db.clone();
-                async move { db.ping().await }
-            }),
-            not_found: None,
-            database: Some(db_for_metrics),
-        };
+        let service = Service::with_database(
+            NAME,
+            config.server.clone(),
+            routes::router(state),
+            ApiDoc::openapi(),
+            db,
+        );
         Ok(Self {
             server: Server::bind(service).await?,
         })

@@ -16,7 +16,7 @@ use axum::extract::FromRef;
 use clap::Parser;
 use kit::config::{DatabaseConfig, ServerConfig, StartupError};
 use kit::db::Database;
-use kit::server::{Server, Service, ready_check};
+use kit::server::{Server, Service};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,7 +188,6 @@ impl Application {
             Duration::from_secs(30),
         )
         .await?;
-        let db_for_metrics = db.clone();
         let state = AppState {
             db: db.clone(),
             hasher: hashing::Hasher::new(config.max_concurrent_hashes).await?,
@@ -211,18 +210,13 @@ impl Application {
             "Login attempts, by outcome (success, failed, rate_limited)"
         );
         metrics::describe_counter!("signups_total", "Accounts created");
-        let service = Service {
-            name: NAME,
-            config: config.server.clone(),
-            api: routes::router(state),
-            openapi: ApiDoc::openapi(),
-            ready: ready_check(move || {
-                let db = db.clone();
-                async move { db.ping().await }
-            }),
-            not_found: None,
-            database: Some(db_for_metrics),
-        };
+        let service = Service::with_database(
+            NAME,
+            config.server.clone(),
+            routes::router(state),
+            ApiDoc::openapi(),
+            db,
+        );
         Ok(Self {
             server: Server::bind(service).await?,
         })
