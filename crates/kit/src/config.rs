@@ -85,6 +85,10 @@ pub struct ServerConfig {
     /// Service name in exported traces (default: the service's own name).
     #[arg(long, env = "OTEL_SERVICE_NAME")]
     pub otel_service_name: Option<String>,
+    /// Probe this service's /healthz on 127.0.0.1:PORT and exit 0 when it
+    /// answers 200, 1 otherwise (container health checks need no shell).
+    #[arg(long)]
+    pub healthcheck: bool,
 }
 
 impl ServerConfig {
@@ -106,6 +110,7 @@ impl ServerConfig {
             otel_exporter_otlp_endpoint: None,
             otel_exporter_otlp_protocol: "http/protobuf".to_owned(),
             otel_service_name: None,
+            healthcheck: false,
         }
     }
 }

@@ -96,6 +96,9 @@ where
     F: FnOnce(CancellationToken) -> Fut,
     Fut: Future<Output = Result<(), crate::config::StartupError>>,
 {
+    if config.healthcheck {
+        std::process::exit(if healthcheck(config.port).await { 0 } else { 1 });
+    }
     let telemetry = crate::telemetry::init(name, config);
     let span = crate::telemetry::service_span(name, &config.version_name);
     let result = run(shutdown_on_signals()).instrument(span).await;
@@ -104,6 +107,18 @@ where
         Ok(()) => std::process::exit(0),
         Err(e) => e.exit(),
     }
+}
+
+/// True when `GET http://127.0.0.1:{port}/healthz` answers 200 within 2 s.
+pub async fn healthcheck(port: u16) -> bool {
+    let Ok(client) = crate::client::build(Duration::from_secs(1), Duration::from_secs(2)) else {
+        return false;
+    };
+    client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 /// The route template that matched, copied to the response for logs and metrics.

@@ -187,3 +187,25 @@ fn help_lists_the_environment_variables() {
         assert!(help.contains(var), "{var} missing from --help");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_healthcheck_flag_probes_the_running_service_without_a_shell() {
+    let app = spawn(Engine::Sqlite).await;
+    let port = app.base.rsplit(':').next().expect("port").to_owned();
+    let probe = |port: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_users-service"))
+            .arg("--healthcheck")
+            .env_clear()
+            .env("PORT", port)
+            .status()
+            .expect("runs")
+            .code()
+    };
+    assert_eq!(probe(&port), Some(0));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    assert_eq!(probe(&closed.to_string()), Some(1), "nothing listens there");
+}
