@@ -61,28 +61,42 @@ async fn wait_for_path(c: &fantoccini::Client, path: &str) {
     }
 }
 
+/// Find an element, waiting (at most 10 s) for the page to have it.
+async fn element(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
 async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
-    let field = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    let field = element(c, css).await;
     field.clear().await.expect("clear");
     field.send_keys(text).await.expect("type");
 }
 
 async fn click(c: &fantoccini::Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .expect("click");
+    element(c, css).await.click().await.expect("click");
 }
 
+/// The text of the whole page, once it has loaded (its footer is there).
 async fn body_text(c: &fantoccini::Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .expect("text")
+    element(c, "footer.site").await;
+    element(c, "body").await.text().await.expect("text")
+}
+
+/// The page text once `ready` holds for it (polled, at most 10 s): a form
+/// post that lands on the same URL gives no other sign that it finished.
+async fn text_when(c: &fantoccini::Client, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = body_text(c).await;
+        if ready(&text) || Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,7 +174,7 @@ async fn a_visitor_uses_mythoughts_in_a_real_browser() {
     .await;
     click(&c, ".compose button[type=submit]").await;
     wait_for_path(&c, "/thoughts/").await;
-    let page = body_text(&c).await;
+    let page = text_when(&c, |t| t.contains("Search is served by an index")).await;
     assert!(page.contains("Hello from a real browser!"), "{page}");
     assert!(page.contains("just now"));
 
@@ -186,8 +200,7 @@ async fn a_visitor_uses_mythoughts_in_a_real_browser() {
     assert!(body_text(&c).await.contains("Search is served by an index"));
     c.goto(&format!("{base}/thoughts/")).await.expect("mine");
     click(&c, "ol.thoughts li:first-child button.danger").await;
-    wait_for_path(&c, "/thoughts/").await;
-    let after = body_text(&c).await;
+    let after = text_when(&c, |t| !t.contains("Search is served by an index")).await;
     assert!(!after.contains("Search is served by an index"), "{after}");
     assert!(after.contains("Hello from a real browser!"));
 
