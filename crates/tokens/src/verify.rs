@@ -122,6 +122,8 @@ struct JwksSource {
 #[derive(Clone)]
 pub struct Verifier {
     keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
+    /// Kids of the PEM keys: kept when a JWKS fetch replaces the others.
+    pem_kids: Arc<RwLock<std::collections::HashSet<String>>>,
     jwks: Option<Arc<JwksSource>>,
     validation: Validation,
 }
@@ -142,6 +144,7 @@ impl Verifier {
         validation.leeway = 5;
         Self {
             keys: Arc::default(),
+            pem_kids: Arc::default(),
             jwks: None,
             validation,
         }
@@ -161,6 +164,10 @@ impl Verifier {
 
     fn with_pem(self, pem: &[u8]) -> Result<Self, KeyError> {
         let (kid, key) = kid_of_public_pem(pem)?;
+        self.pem_kids
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(kid.clone());
         self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(kid, key);
         Ok(self)
     }
@@ -176,16 +183,26 @@ impl Verifier {
         self
     }
 
+    /// Replace the JWKS keys by the RSA signing keys of `set` (PEM keys stay):
+    /// a key the users service stopped publishing stops verifying. A set
+    /// without any usable key changes nothing.
     fn load_jwks(&self, set: &JwkSet) -> usize {
-        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
-        let mut loaded = 0;
-        for jwk in &set.keys {
-            let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk)) else {
-                continue;
-            };
-            keys.insert(kid, key);
-            loaded += 1;
+        use jsonwebtoken::jwk::{AlgorithmParameters, PublicKeyUse};
+        let fresh: HashMap<String, DecodingKey> = set
+            .keys
+            .iter()
+            .filter(|jwk| matches!(jwk.algorithm, AlgorithmParameters::RSA(_)))
+            .filter(|jwk| matches!(jwk.common.public_key_use, None | Some(PublicKeyUse::Signature)))
+            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
+            .collect();
+        if fresh.is_empty() {
+            return 0;
         }
+        let pem = self.pem_kids.read().unwrap_or_else(|p| p.into_inner());
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        keys.retain(|kid, _| pem.contains(kid));
+        let loaded = fresh.len();
+        keys.extend(fresh);
         loaded
     }
 
@@ -243,7 +260,10 @@ impl Verifier {
                 Ok(data) => return Ok(data.claims),
                 Err(e) => {
                     rejection = match e.kind() {
-                        ErrorKind::InvalidSignature => Rejection::Signature,
+                        // A key that cannot check this token is just not the right key.
+                        ErrorKind::InvalidSignature | ErrorKind::InvalidKeyFormat | ErrorKind::InvalidRsaKey(_) => {
+                            Rejection::Signature
+                        }
                         ErrorKind::ExpiredSignature => Rejection::Expired,
                         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Rejection::Algorithm,
                         ErrorKind::MissingRequiredClaim(_)

@@ -12,7 +12,10 @@ impl ThoughtText {
     pub fn parse(s: &str) -> Result<Self, &'static str> {
         let trimmed = s.trim();
         let n = trimmed.chars().count();
-        if n == 0 {
+        if trimmed.contains('\0') {
+            // PostgreSQL text cannot hold NUL; refuse it on both engines alike.
+            Err("must not contain NUL characters")
+        } else if n == 0 {
             Err("must not be empty")
         } else if n > Self::MAX_CHARS {
             Err("must be at most 250 characters")
@@ -27,9 +30,21 @@ impl ThoughtText {
     }
 }
 
-/// Case folding shared by stored text and search needles: Unicode lower case.
+/// Case folding shared by stored text and search needles: Unicode lower
+/// case, with the Greek final sigma folded like any sigma (`ΟΣ` finds `οσμή`).
 pub fn fold(s: &str) -> String {
-    s.to_lowercase()
+    s.to_lowercase().replace('ς', "σ")
+}
+
+/// An author name given as a filter: the users service's username rules.
+pub fn parse_author(s: &str) -> Result<&str, &'static str> {
+    if s.chars().count() > 50 {
+        Err("must be at most 50 characters")
+    } else if s.chars().any(char::is_control) {
+        Err("must not contain control characters")
+    } else {
+        Ok(s)
+    }
 }
 
 /// A search needle: non-empty, at most 250 characters (no thought is
@@ -48,6 +63,10 @@ impl SearchNeedle {
         }
         if s.chars().count() > ThoughtText::MAX_CHARS {
             return Err("must be at most 250 characters");
+        }
+        if s.contains('\0') {
+            // No thought can contain NUL (see ThoughtText), and neither engine takes it.
+            return Err("must not contain NUL characters");
         }
         Ok(Some(Self { folded: fold(s) }))
     }
@@ -130,6 +149,20 @@ mod tests {
         assert!(ThoughtText::parse("   ").is_err());
         assert!(ThoughtText::parse(&"é".repeat(250)).is_ok());
         assert!(ThoughtText::parse(&"é".repeat(251)).is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_refused_not_stored() {
+        assert!(ThoughtText::parse("a\0b").is_err());
+        assert!(SearchNeedle::parse("a\0").is_err());
+        assert!(parse_author("a\0").is_err());
+        assert_eq!(parse_author("Jane Doe"), Ok("Jane Doe"));
+    }
+
+    #[test]
+    fn greek_final_sigma_folds_like_sigma() {
+        assert_eq!(fold("ΟΣ"), fold("οσ"));
+        assert!(fold("ΟΣΜΗ").contains(&fold("ος")));
     }
 
     #[test]

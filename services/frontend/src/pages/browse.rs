@@ -85,6 +85,7 @@ pub async fn show_user(
                 loaded: true,
             },
         ),
+        Err(thoughts_api::ClientError::Status { status: 400, .. }) => return Err(PageError::NotFound),
         Err(e) => {
             tracing::warn!(error = %e, "cannot list a user's thoughts");
             layout.notice = Some(NOTICE.to_owned());

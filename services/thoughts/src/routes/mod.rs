@@ -46,10 +46,9 @@ async fn list_response(
         None => None,
     };
     // (ext) `username` narrows the public list to one author's thoughts.
-    let author = if searchable {
-        params.get("username").filter(|u| !u.is_empty())
-    } else {
-        None
+    let author = match params.get("username").filter(|u| searchable && !u.is_empty()) {
+        Some(u) => Some(crate::domain::parse_author(u).map_err(|e| ApiError::field("username", e))?),
+        None => None,
     };
     if author.is_some() && needle.is_some() {
         return Err(ApiError::field("username", "cannot be combined with search"));

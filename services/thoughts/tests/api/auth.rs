@@ -201,6 +201,26 @@ async fn keys_from_a_jwks_url_verify_tokens_and_a_new_kid_triggers_a_refetch() {
             .status(),
         StatusCode::CREATED
     );
+    // Key A is retired: once the verifier refetches, A's tokens stop working.
+    jwks.keys.lock().expect("lock").keys = vec![jwk_for(&testkit::other_keys().private_pem).1];
+    let unknown = sign_with(
+        &claims,
+        Algorithm::RS256,
+        &testkit::other_keys().private_pem,
+        Some("unknown-kid"),
+    );
+    let refetch = app.post_thought_with(&format!("Bearer {unknown}"), "refetch").await;
+    assert_eq!(
+        refetch.status(),
+        StatusCode::CREATED,
+        "B verifies tokens without a kid match"
+    );
+    let retired = app.post_thought_with(&format!("Bearer {token_a}"), "A retired").await;
+    assert_eq!(
+        retired.status(),
+        StatusCode::UNAUTHORIZED,
+        "a key no longer published no longer verifies"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,4 +64,21 @@ testkit::both_engines! {
         let body: serde_json::Value = r.json().await.expect("json");
         assert!(body["errors"]["search"].is_string());
     }
+
+    async fn nul_characters_are_a_400_not_a_500(engine) {
+        let app = spawn(engine).await;
+        for query in [[("search", "abc\0def")], [("username", "a\0")]] {
+            let r = app.client.get(app.url("/api/thoughts/")).query(&query).send().await.expect("sent");
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{query:?}");
+        }
+        let r = app.post_thought_with(&crate::helpers::bearer("bruce"), "a\0b").await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+
+    async fn greek_final_sigma_matches_any_sigma(engine) {
+        let app = spawn(engine).await;
+        app.post_thought("bruce", "ΟΣΜΗ ΚΑΦΕ").await;
+        assert_eq!(app.search("ος").await, ["ΟΣΜΗ ΚΑΦΕ"]);
+        assert_eq!(app.search("όσμη").await.len(), 0, "accents still count");
+    }
 }
