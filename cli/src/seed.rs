@@ -75,13 +75,13 @@ pub async fn seed(users_url: &str, thoughts_url: &str, password_file: &Path) -> 
             username: (*username).to_owned(),
             password: password.clone(),
         };
-        match users.sign_up(&credentials).await {
+        match users.sign_up(&credentials, None).await {
             Ok(_) => report.users_created += 1,
             Err(ClientError::Status { status: 409, .. }) => {}
             Err(e) => return Err(e).with_context(|| format!("cannot create demo user {username}")),
         }
         let bearer = users
-            .login(&credentials)
+            .login(&credentials, None)
             .await
             .with_context(|| {
                 format!(

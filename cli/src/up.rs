@@ -194,6 +194,9 @@ async fn start_all(
             format!("sqlite://{}", data.join("users.sqlite3").display()),
             arg("--private-key-path"),
             arg(private_key.display()),
+            // The frontend calls over loopback and forwards the browser's address.
+            arg("--trusted-proxies"),
+            arg("127.0.0.1,::1"),
         ])
         .map_err(|e| StartupError::Config(e.to_string()))?;
         let app = users::Application::build(config)

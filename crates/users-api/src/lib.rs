@@ -38,6 +38,13 @@ pub struct LoginResponse {
 pub use kit::client::ClientError;
 use reqwest::Method;
 
+fn with_forwarded_for(req: reqwest::RequestBuilder, forwarded_for: Option<&str>) -> reqwest::RequestBuilder {
+    match forwarded_for {
+        Some(chain) => req.header("x-forwarded-for", chain),
+        None => req,
+    }
+}
+
 /// A typed client of the users service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client(kit::client::ApiClient);
@@ -55,17 +62,21 @@ impl Client {
     }
 
     /// `POST /api/login/`: `{"Authorized": "Bearer <JWT>"}` on success.
-    pub async fn login(&self, credentials: &Credentials) -> Result<LoginResponse, ClientError> {
-        self.0
-            .json(self.0.request(Method::POST, "/api/login/").form(credentials))
-            .await
+    /// `forwarded_for` is the end user's address chain (`X-Forwarded-For`),
+    /// which the users service believes from trusted proxies only.
+    pub async fn login(
+        &self,
+        credentials: &Credentials,
+        forwarded_for: Option<&str>,
+    ) -> Result<LoginResponse, ClientError> {
+        let req = self.0.request(Method::POST, "/api/login/").form(credentials);
+        self.0.json(with_forwarded_for(req, forwarded_for)).await
     }
 
     /// `POST /api/users/` *(ext)*: public sign-up.
-    pub async fn sign_up(&self, credentials: &Credentials) -> Result<User, ClientError> {
-        self.0
-            .json(self.0.request(Method::POST, "/api/users/").form(credentials))
-            .await
+    pub async fn sign_up(&self, credentials: &Credentials, forwarded_for: Option<&str>) -> Result<User, ClientError> {
+        let req = self.0.request(Method::POST, "/api/users/").form(credentials);
+        self.0.json(with_forwarded_for(req, forwarded_for)).await
     }
 
     /// `GET /admin/version/`: `(version, commit)`.

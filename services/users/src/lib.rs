@@ -65,7 +65,7 @@ pub struct Config {
     /// Minimum length of a new password, in characters.
     #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12)]
     pub password_min_length: usize,
-    /// Login attempts allowed per account per minute.
+    /// Failed login attempts allowed per account per minute.
     #[arg(long, env = "LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 10)]
     pub login_attempts_per_account: u32,
     /// Login attempts allowed per client address per minute.
@@ -74,6 +74,10 @@ pub struct Config {
     /// Sign-ups allowed per client address per minute.
     #[arg(long, env = "SIGNUPS_PER_ADDRESS", default_value_t = 20)]
     pub signups_per_address: u32,
+    /// Proxies whose X-Forwarded-For is believed for rate limiting
+    /// (comma-separated addresses or CIDR blocks, e.g. the frontend's pods).
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
     /// Password hashes computed at once (0 = number of CPUs).
     #[arg(long, env = "MAX_CONCURRENT_HASHES", default_value_t = 0)]
     pub max_concurrent_hashes: usize,
@@ -88,6 +92,7 @@ pub struct AppState {
     verifier: Verifier,
     login_limiter: ratelimit::LoginLimiter,
     signup_limiter: ratelimit::LoginLimiter,
+    trusted_proxies: ratelimit::TrustedProxies,
     password_min_chars: usize,
     signup_enabled: bool,
 }
@@ -198,6 +203,8 @@ impl Application {
                 config.login_attempts_per_address,
             ),
             signup_limiter: ratelimit::LoginLimiter::new(u32::MAX, config.signups_per_address),
+            trusted_proxies: ratelimit::TrustedProxies::parse(&config.trusted_proxies)
+                .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?,
             password_min_chars: config.password_min_length,
             signup_enabled: config.signup_enabled,
         };

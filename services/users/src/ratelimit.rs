@@ -1,17 +1,23 @@
-//! Login rate limiting per account and per client address (GCRA, in memory).
+//! Login rate limiting (GCRA, in memory): per client address (every
+//! attempt; IPv6 grouped by /64) and per account (failed attempts only, so a
+//! user's own successful logins never lock them out). The client address is
+//! taken from `X-Forwarded-For` only when the connection comes from a trusted
+//! proxy (the frontend, an ingress).
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Limits login attempts; cheap to clone.
 #[derive(Clone)]
 pub struct LoginLimiter {
     by_account: Arc<DefaultKeyedRateLimiter<String>>,
     by_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    blocked: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -20,39 +26,136 @@ fn quota(per_minute: u32) -> Quota {
     Quota::per_minute(n).allow_burst(n)
 }
 
+/// The address a limit applies to: IPv6 clients usually hold a whole /64.
+fn address_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+        v4 => v4,
+    }
+}
+
 impl LoginLimiter {
-    /// Allow `per_account` attempts per minute per username and
-    /// `per_address` per client address.
+    /// Allow `per_account` failed attempts per minute per username and
+    /// `per_address` attempts per minute per client address.
     pub fn new(per_account: u32, per_address: u32) -> Self {
         Self {
             by_account: Arc::new(RateLimiter::keyed(quota(per_account))),
             by_address: Arc::new(RateLimiter::keyed(quota(per_address))),
+            blocked: Arc::default(),
         }
     }
 
-    /// Count one attempt from `address` only; `Err(wait)` when over the limit.
+    /// Count one attempt from `address`; `Err(wait)` when over the limit.
     pub fn check_address(&self, address: IpAddr) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
-        self.by_address
-            .check_key(&address)
-            .map_err(|not_until| not_until.wait_time_from(now))
-    }
-
-    /// Count one attempt; `Err(wait)` when either limit is exceeded.
-    pub fn check(&self, username: &str, address: IpAddr) -> Result<(), Duration> {
-        let now = DefaultClock::default().now();
-        self.check_address(address)?;
-        if let Err(not_until) = self.by_account.check_key(&username.to_owned()) {
-            return Err(not_until.wait_time_from(now));
-        }
-        // Keep memory bounded under a spray of usernames or addresses.
-        if self.by_account.len() > 100_000 {
-            self.by_account.retain_recent();
-        }
         if self.by_address.len() > 100_000 {
             self.by_address.retain_recent();
         }
-        Ok(())
+        self.by_address
+            .check_key(&address_key(address))
+            .map_err(|not_until| not_until.wait_time_from(now))
+    }
+
+    /// `Some(wait)` while `username` is blocked after too many failures.
+    pub fn account_blocked(&self, username: &str) -> Option<Duration> {
+        let blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        let until = *blocked.get(username)?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Count a failed attempt on `username`; `Some(wait)` when this one went
+    /// over the limit (the account is blocked for `wait`).
+    pub fn record_failure(&self, username: &str) -> Option<Duration> {
+        let now = DefaultClock::default().now();
+        let wait = self
+            .by_account
+            .check_key(&username.to_owned())
+            .err()?
+            .wait_time_from(now);
+        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        if blocked.len() > 100_000 {
+            let now = Instant::now();
+            blocked.retain(|_, until| *until > now);
+            self.by_account.retain_recent();
+        }
+        blocked.insert(username.to_owned(), Instant::now() + wait);
+        Some(wait)
+    }
+}
+
+/// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR blocks.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    /// Parse `10.0.0.0/8,127.0.0.1,::1`.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut out = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (ip, bits) = match item.split_once('/') {
+                Some((ip, bits)) => (ip, Some(bits)),
+                None => (item, None),
+            };
+            let ip: IpAddr = ip
+                .parse()
+                .map_err(|_| format!("{item:?} is not an address or CIDR block"))?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                Some(b) => b
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or(format!("{item:?}: bad prefix length"))?,
+                None => max,
+            };
+            out.push((ip, bits));
+        }
+        Ok(Self(out))
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|(net, bits)| match (net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = if *bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(*bits))
+                };
+                u32::from(*n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = if *bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(*bits))
+                };
+                u128::from(*n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        })
+    }
+
+    /// The client's address: the connection's peer, or — when the peer is a
+    /// trusted proxy — the nearest untrusted address in `X-Forwarded-For`.
+    pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let chain = forwarded_for
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok());
+        let mut client = peer;
+        for hop in chain.collect::<Vec<_>>().into_iter().rev() {
+            client = hop;
+            if !self.contains(hop) {
+                break;
+            }
+        }
+        client
     }
 }
 
@@ -61,24 +164,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_account_is_limited_after_its_burst_but_others_are_not() {
+    fn only_failures_count_against_an_account() {
         let limiter = LoginLimiter::new(3, 100);
-        let ip = IpAddr::from([127, 0, 0, 1]);
-        for _ in 0..3 {
-            assert!(limiter.check("bruce", ip).is_ok());
+        for _ in 0..2 {
+            assert!(limiter.record_failure("bruce").is_none());
         }
-        let wait = limiter.check("bruce", ip).expect_err("limited");
+        assert!(
+            limiter.account_blocked("bruce").is_none(),
+            "successes in between would not count"
+        );
+        assert!(limiter.record_failure("bruce").is_none());
+        let wait = limiter.record_failure("bruce").expect("the fourth failure blocks");
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
-        assert!(limiter.check("stephen", ip).is_ok());
+        assert!(limiter.account_blocked("bruce").is_some());
+        assert!(limiter.account_blocked("stephen").is_none());
     }
 
     #[test]
-    fn an_address_is_limited_across_accounts() {
+    fn an_address_is_limited_across_accounts_and_ipv6_by_64() {
         let limiter = LoginLimiter::new(100, 2);
         let ip = IpAddr::from([10, 0, 0, 1]);
-        assert!(limiter.check("a", ip).is_ok());
-        assert!(limiter.check("b", ip).is_ok());
-        assert!(limiter.check("c", ip).is_err());
-        assert!(limiter.check("c", IpAddr::from([10, 0, 0, 2])).is_ok());
+        assert!(limiter.check_address(ip).is_ok());
+        assert!(limiter.check_address(ip).is_ok());
+        assert!(limiter.check_address(ip).is_err());
+        assert!(limiter.check_address(IpAddr::from([10, 0, 0, 2])).is_ok());
+        let a: IpAddr = "2001:db8::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8::ffff:1".parse().expect("ip");
+        assert!(limiter.check_address(a).is_ok());
+        assert!(limiter.check_address(b).is_ok());
+        assert!(
+            limiter.check_address("2001:db8::2".parse().expect("ip")).is_err(),
+            "same /64"
+        );
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").expect("valid");
+        let client: IpAddr = "203.0.113.7".parse().expect("ip");
+        let proxy: IpAddr = "127.0.0.1".parse().expect("ip");
+        assert_eq!(trusted.client(proxy, Some("203.0.113.7")), client);
+        assert_eq!(
+            trusted.client(proxy, Some("198.51.100.1, 203.0.113.7, 10.1.2.3")),
+            client,
+            "spoofed left part ignored"
+        );
+        assert_eq!(
+            trusted.client(client, Some("1.2.3.4")),
+            client,
+            "untrusted peers cannot claim another address"
+        );
+        assert_eq!(trusted.client(proxy, None), proxy);
+        assert!(TrustedProxies::parse("not-an-ip").is_err());
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
     }
 }

@@ -5,10 +5,11 @@ use crate::AppState;
 use crate::error::{PageError, render};
 use crate::session::{Ctx, check_csrf, clear_session_cookie, session_cookie};
 use crate::views::AccountPage;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kit::Params;
+use std::net::SocketAddr;
 use users_api::{ClientError, Credentials};
 
 fn page(state: &AppState, ctx: &Ctx, signup: bool) -> AccountPage {
@@ -40,9 +41,14 @@ pub async fn show_signup(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// Log in with the users service and answer with the session cookie set.
-async fn start_session(state: &AppState, ctx: &Ctx, credentials: &Credentials) -> Result<Response, ClientError> {
+async fn start_session(
+    state: &AppState,
+    ctx: &Ctx,
+    credentials: &Credentials,
+    client: &str,
+) -> Result<Response, ClientError> {
     let users = state.users.with_request_id(&ctx.request_id);
-    let login = users.login(credentials).await?;
+    let login = users.login(credentials, Some(client)).await?;
     let bearer = login.authorized;
     // Verify what we got, and let the cookie live as long as the token.
     let max_age = match state.verifier.verify_header(Some(&bearer)).await {
@@ -96,6 +102,15 @@ fn failed(state: &AppState, ctx: &Ctx, signup: bool, username: &str, error: Clie
     render(status, &p)
 }
 
+/// The end user's address chain for the users service's rate limits: what
+/// our own proxy said, plus the address that connected to us.
+fn forwarded_for(headers: &HeaderMap, peer: SocketAddr) -> String {
+    match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(chain) if !chain.trim().is_empty() => format!("{chain}, {}", peer.ip()),
+        _ => peer.ip().to_string(),
+    }
+}
+
 fn credentials(params: &Params) -> Credentials {
     Credentials {
         username: params.get("username").unwrap_or_default().to_owned(),
@@ -104,28 +119,40 @@ fn credentials(params: &Params) -> Credentials {
 }
 
 /// `POST /login/`: sign in, set the session cookie, go home.
-pub async fn log_in(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, params: Params) -> Response {
+pub async fn log_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
     if let Err(e) = check_csrf(&headers, params.get("csrf")) {
         return e.into_response();
     }
     let credentials = credentials(&params);
-    match start_session(&state, &ctx, &credentials).await {
+    match start_session(&state, &ctx, &credentials, &forwarded_for(&headers, peer)).await {
         Ok(response) => response,
         Err(e) => failed(&state, &ctx, false, &credentials.username, e),
     }
 }
 
 /// `POST /signup/`: create the account, sign in, go home.
-pub async fn sign_up(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, params: Params) -> Response {
+pub async fn sign_up(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
     if let Err(e) = check_csrf(&headers, params.get("csrf")) {
         return e.into_response();
     }
     let credentials = credentials(&params);
     let users = state.users.with_request_id(&ctx.request_id);
-    if let Err(e) = users.sign_up(&credentials).await {
+    if let Err(e) = users.sign_up(&credentials, Some(&forwarded_for(&headers, peer))).await {
         return failed(&state, &ctx, true, &credentials.username, e);
     }
-    match start_session(&state, &ctx, &credentials).await {
+    match start_session(&state, &ctx, &credentials, &forwarded_for(&headers, peer)).await {
         Ok(response) => response,
         Err(e) => failed(&state, &ctx, false, &credentials.username, e),
     }

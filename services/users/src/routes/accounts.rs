@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::store;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use kit::Params;
 use std::net::SocketAddr;
 use tokens::AuthUser;
@@ -70,13 +70,16 @@ pub async fn create_user(
 pub async fn sign_up(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     params: Params,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     if !state.signup_enabled {
         return Err(ApiError::SignupDisabled);
     }
-    if let Err(wait) = state.signup_limiter.check_address(peer.ip()) {
-        tracing::warn!(event = "signup_rate_limited", address = %peer.ip(), "sign-up rate limited");
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let client = state.trusted_proxies.client(peer.ip(), forwarded);
+    if let Err(wait) = state.signup_limiter.check_address(client) {
+        tracing::warn!(event = "signup_rate_limited", address = %client, "sign-up rate limited");
         return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
     }
     create(&state, &params).await

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::store;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use kit::Params;
 use std::net::SocketAddr;
 use users_api::LoginResponse;
@@ -25,14 +26,22 @@ use users_api::LoginResponse;
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     params: Params,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let [username, password] = required(&params, ["username", "password"])?;
     let username = Username::parse(username).map_err(|e| ApiError::field("username", e))?;
     let password = Password::parse(password).map_err(|e| ApiError::field("password", e))?;
-    if let Err(wait) = state.login_limiter.check(username.as_str(), peer.ip()) {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let client = state.trusted_proxies.client(peer.ip(), forwarded);
+    let limited = state
+        .login_limiter
+        .check_address(client)
+        .err()
+        .or_else(|| state.login_limiter.account_blocked(username.as_str()));
+    if let Some(wait) = limited {
         metrics::counter!("logins_total", "outcome" => "rate_limited").increment(1);
-        tracing::warn!(event = "login_rate_limited", username = %username, address = %peer.ip(), "login rate limited");
+        tracing::warn!(event = "login_rate_limited", username = %username, address = %client, "login rate limited");
         return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
     }
     let user = store::find_user(&state.db, username.as_str()).await?;
@@ -42,7 +51,11 @@ pub async fn login(
         .await?;
     let Some(user) = user.filter(|_| valid) else {
         metrics::counter!("logins_total", "outcome" => "failed").increment(1);
-        tracing::warn!(event = "login_failed", username = %username, address = %peer.ip(), "login failed");
+        tracing::warn!(event = "login_failed", username = %username, address = %client, "login failed");
+        if let Some(wait) = state.login_limiter.record_failure(username.as_str()) {
+            tracing::warn!(event = "login_rate_limited", username = %username, address = %client, "account blocked");
+            return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
+        }
         return Err(ApiError::InvalidCredentials);
     };
     let token = state

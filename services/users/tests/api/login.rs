@@ -76,6 +76,43 @@ testkit::both_engines! {
     }
 }
 
+/// A login POST with an `X-Forwarded-For` header.
+async fn login_from(app: &crate::helpers::TestApp, forwarded_for: &str, username: &str) -> StatusCode {
+    app.client
+        .post(format!("{}/api/login/", app.base))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[("username", username), ("password", "wrong password")])
+        .send()
+        .await
+        .expect("sent")
+        .status()
+}
+
+testkit::both_engines! {
+    async fn behind_a_trusted_proxy_each_end_user_has_their_own_address_limit(engine) {
+        let app = spawn_with(engine, &["--login-attempts-per-address", "2", "--trusted-proxies", "127.0.0.1,::1"]).await;
+        assert_eq!(login_from(&app, "203.0.113.1", "a").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(login_from(&app, "203.0.113.1", "b").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(login_from(&app, "203.0.113.1", "c").await, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(login_from(&app, "203.0.113.2", "c").await, StatusCode::UNAUTHORIZED, "another user, another budget");
+    }
+
+    async fn forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit(engine) {
+        let app = spawn_with(engine, &["--login-attempts-per-address", "2"]).await;
+        assert_eq!(login_from(&app, "203.0.113.1", "a").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(login_from(&app, "203.0.113.2", "b").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(login_from(&app, "203.0.113.3", "c").await, StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    async fn successful_logins_never_lock_an_account(engine) {
+        let app = spawn_with(engine, &["--login-attempts-per-account", "2"]).await;
+        app.sign_up("bruce", "a strong password").await;
+        for _ in 0..5 {
+            assert_eq!(app.login("bruce", "a strong password").await.0, StatusCode::OK);
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_unknown_user_costs_about_the_same_time_as_a_wrong_password() {
     let app = spawn(testkit::Engine::Sqlite).await;
