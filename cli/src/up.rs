@@ -251,11 +251,11 @@ async fn start_all(
             .await?;
         urls.frontend = Some(format!("http://{local}:{}", app.port()));
         let token = shutdown.clone();
-        let done = frontend_guard.disarm();
+        // The guard moves into the task: however it ends (even by a panic),
+        // the backends are then released.
         tasks.spawn(async move {
-            let result = app.run_until_stopped(token).await;
-            done.cancel();
-            ("frontend", result)
+            let _done = frontend_guard;
+            ("frontend", app.run_until_stopped(token).await)
         });
     }
     Ok(urls)

@@ -147,8 +147,15 @@ impl Application {
             let (min_users, min_thoughts) = (min_users.clone(), min_thoughts.clone());
             async move {
                 let (u, t) = tokio::join!(users.version(), thoughts.version());
-                let (u, _) = u.map_err(|e| format!("users backend: {e}"))?;
-                let (t, _) = t.map_err(|e| format!("thoughts backend: {e}"))?;
+                // The reason is public: name the backend, log the details.
+                let (u, _) = u.map_err(|e| {
+                    tracing::warn!(error = %e, "users backend not ready");
+                    "users backend unavailable".to_owned()
+                })?;
+                let (t, _) = t.map_err(|e| {
+                    tracing::warn!(error = %e, "thoughts backend not ready");
+                    "thoughts backend unavailable".to_owned()
+                })?;
                 versions::check("users", &u, min_users.as_deref())?;
                 versions::check("thoughts", &t, min_thoughts.as_deref())
             }

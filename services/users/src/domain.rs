@@ -25,6 +25,20 @@ impl Username {
         }
     }
 
+    /// Validate the name of a new account: also no leading or trailing
+    /// space and no invisible formatting characters (zero-width, bidi
+    /// overrides), so that look-alike names cannot be registered.
+    pub fn parse_new(s: &str) -> Result<Self, &'static str> {
+        let name = Self::parse(s)?;
+        if s.trim() != s {
+            Err("must not start or end with a space")
+        } else if s.chars().any(is_format_char) {
+            Err("must not contain invisible formatting characters")
+        } else {
+            Ok(name)
+        }
+    }
+
     /// The username as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -35,6 +49,13 @@ impl fmt::Display for Username {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Unicode format characters (category Cf) that render invisibly: zero-width
+/// spaces and joiners, bidirectional controls, the BOM, soft hyphen.
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// A password as typed at login: 1–128 characters. Never printed.
@@ -95,6 +116,19 @@ mod tests {
         assert!(Username::parse("").is_err());
         assert!(Username::parse(&"a".repeat(51)).is_err());
         assert!(Username::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn new_names_cannot_hide_characters_or_spaces() {
+        assert!(Username::parse_new("Jane Doe").is_ok());
+        assert!(Username::parse_new(" bruce").is_err());
+        assert!(Username::parse_new("bruce ").is_err());
+        assert!(Username::parse_new("bru\u{200B}ce").is_err());
+        assert!(Username::parse_new("\u{202E}ecurb").is_err());
+        assert!(
+            Username::parse(" bruce").is_ok(),
+            "login stays permissive for existing accounts"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use users_api::User;
 
 async fn create(state: &AppState, params: &Params) -> Result<(StatusCode, Json<User>), ApiError> {
     let [username, password] = required(params, ["username", "password"])?;
-    let username = Username::parse(username).map_err(|e| ApiError::field("username", e))?;
+    let username = Username::parse_new(username).map_err(|e| ApiError::field("username", e))?;
     let password =
         Password::parse_new(password, state.password_min_chars).map_err(|e| ApiError::field("password", e))?;
     if store::find_user(&state.db, username.as_str()).await?.is_some() {
