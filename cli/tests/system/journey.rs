@@ -138,3 +138,46 @@ async fn the_backends_are_reachable_on_their_own_ports_too() {
         .expect("sent");
     assert_eq!(list.status(), StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_show_the_newest_thoughts_first_and_link_to_older_ones() {
+    let system = start_system().await;
+    let mut b = Browser::new(&system.frontend);
+    b.sign_up("prolific", "a long enough password").await;
+    let bearer = b.cookies["session"].trim_matches('"').to_owned();
+    let client = reqwest::Client::new();
+    for i in 1..=55 {
+        let r = client
+            .post(format!("{}/api/me/thoughts/", system.urls.thoughts))
+            .header("authorization", &bearer)
+            .form(&[("text", format!("entry-{i:03}"))])
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    for first_page in ["/thoughts/", "/users/prolific/", "/search?search=entry"] {
+        let page = b.get(first_page).await;
+        assert_eq!(page.status, StatusCode::OK, "{first_page}");
+        let newest = page.body.find("entry-055").expect("newest shown");
+        let older = page.body.find("entry-054").expect("next shown");
+        assert!(newest < older, "{first_page}: newest first");
+        assert!(!page.body.contains("entry-005"), "{first_page}: one page at a time");
+        let start = page.body.find("class=\"older\"").expect("an Older link");
+        let href_at = page.body[start..].find("href=\"").expect("href") + start + "href=\"".len();
+        let href = page.body[href_at..]
+            .split('"')
+            .next()
+            .expect("href")
+            .replace("&amp;", "&")
+            .replace("&#38;", "&");
+        let rest = b.get(&href).await;
+        assert_eq!(rest.status, StatusCode::OK, "{href}");
+        assert!(
+            rest.body.contains("entry-005") && rest.body.contains("entry-001"),
+            "{href}"
+        );
+        assert!(!rest.body.contains("entry-055"), "{href}");
+        assert!(!rest.body.contains("class=\"older\""), "{href}: the last page");
+    }
+}

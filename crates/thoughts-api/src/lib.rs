@@ -28,6 +28,35 @@ pub struct NewThought {
 }
 
 pub use kit::client::ClientError;
+
+/// Which thoughts a newest-first page lists.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing<'a> {
+    /// Everyone's.
+    All,
+    /// Everyone's containing this text.
+    Search(&'a str),
+    /// One author's.
+    ByUser(&'a str),
+    /// The caller's, with their `Bearer <JWT>`.
+    Mine(&'a str),
+}
+
+/// A page of thoughts, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ThoughtPage {
+    /// The thoughts, newest first.
+    pub items: Vec<Thought>,
+    /// The cursor of the next (older) page, when there is one.
+    pub older: Option<i64>,
+}
+
+/// The `before` cursor of a `Link: <...>; rel="next"` header.
+fn before_cursor(link: Option<&str>) -> Option<i64> {
+    let target = link?.split_once('<')?.1.split_once('>')?.0;
+    let query = target.split_once('?')?.1;
+    query.split('&').find_map(|kv| kv.strip_prefix("before=")?.parse().ok())
+}
 use reqwest::Method;
 
 /// A typed client of the thoughts service. Cheap to clone.
@@ -43,6 +72,39 @@ impl Client {
     /// The same client, forwarding `request_id` on every call.
     pub fn with_request_id(&self, request_id: &str) -> Self {
         Self(self.0.with_request_id(request_id))
+    }
+
+    /// *(ext)* A newest-first page of `limit` thoughts, older than `before`.
+    pub async fn newest(
+        &self,
+        listing: Listing<'_>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<ThoughtPage, ClientError> {
+        let (path, filter, bearer) = match listing {
+            Listing::All => ("/api/thoughts/", None, None),
+            Listing::Search(s) => ("/api/thoughts/", Some(("search", s)), None),
+            Listing::ByUser(u) => ("/api/thoughts/", Some(("username", u)), None),
+            Listing::Mine(b) => ("/api/me/thoughts/", None, Some(b)),
+        };
+        let mut query = vec![("order", "desc".to_owned()), ("limit", limit.to_string())];
+        if let Some((k, v)) = filter {
+            query.push((k, v.to_owned()));
+        }
+        if let Some(b) = before {
+            query.push(("before", b.to_string()));
+        }
+        let mut req = self.0.request(Method::GET, path).query(&query);
+        if let Some(b) = bearer {
+            req = req.header("authorization", b);
+        }
+        let response = self.0.send(req).await?;
+        let older = before_cursor(response.headers().get("link").and_then(|v| v.to_str().ok()));
+        let items = response
+            .json()
+            .await
+            .map_err(|e| ClientError::Unavailable(format!("thoughts: {e}")))?;
+        Ok(ThoughtPage { items, older })
     }
 
     /// `GET /api/thoughts/?search=`: everyone's thoughts, optionally filtered.
@@ -98,5 +160,18 @@ impl Client {
     /// `GET /admin/version/`: `(version, commit)`.
     pub async fn version(&self) -> Result<(String, String), ClientError> {
         self.0.version().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::before_cursor;
+
+    #[test]
+    fn the_next_cursor_is_read_from_the_link_header() {
+        let link = r#"</api/thoughts/?search=a&limit=50&order=desc&before=42>; rel="next""#;
+        assert_eq!(before_cursor(Some(link)), Some(42));
+        assert_eq!(before_cursor(Some(r#"</api/thoughts/?after=3>; rel="next""#)), None);
+        assert_eq!(before_cursor(None), None);
     }
 }

@@ -37,10 +37,10 @@ pub struct ThoughtView {
 }
 
 impl ThoughtView {
-    /// Views of `thoughts`, newest first.
+    /// Views of `thoughts`, in the order given (pages list newest first).
     pub fn list(thoughts: Vec<Thought>, viewer: Option<&str>) -> Vec<Self> {
         let now = Utc::now().naive_utc();
-        let mut views: Vec<Self> = thoughts
+        let views: Vec<Self> = thoughts
             .into_iter()
             .map(|t| Self {
                 mine: viewer == Some(t.username.as_str()),
@@ -52,7 +52,6 @@ impl ThoughtView {
                 text: t.text,
             })
             .collect();
-        views.reverse();
         views
     }
 }
@@ -83,6 +82,8 @@ pub fn relative(then: NaiveDateTime, now: NaiveDateTime) -> String {
 pub struct HomePage {
     /// Layout.
     pub layout: Layout,
+    /// Link to the next, older page, when there is one.
+    pub older_href: Option<String>,
     /// Newest first.
     pub thoughts: Vec<ThoughtView>,
     /// Text to put back in the form after an error.
@@ -119,6 +120,8 @@ pub struct AccountPage {
 pub struct SearchPage {
     /// Layout.
     pub layout: Layout,
+    /// Link to the next, older page, when there is one.
+    pub older_href: Option<String>,
     /// The search text.
     pub query: String,
     /// Results, newest first.
@@ -133,6 +136,8 @@ pub struct SearchPage {
 pub struct UserPage {
     /// Layout.
     pub layout: Layout,
+    /// Link to the next, older page, when there is one.
+    pub older_href: Option<String>,
     /// Whose page.
     pub username: String,
     /// Their thoughts, newest first.
@@ -179,6 +184,7 @@ mod tests {
     fn user_text_is_escaped() {
         let page = SearchPage {
             layout: Layout::default(),
+            older_href: None,
             query: "<b>".into(),
             thoughts: ThoughtView::list(
                 vec![Thought {

@@ -102,13 +102,15 @@ impl SearchNeedle {
     }
 }
 
-/// A page request: how many items after which id.
+/// A page request: how many items, in which order, from which cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     /// Items wanted (1–1000).
     pub limit: u32,
-    /// Only ids greater than this.
-    pub after: i64,
+    /// Ascending ids: only ids greater than this; newest first: only ids less than this.
+    pub cursor: i64,
+    /// *(ext)* `order=desc`: newest first (cursor `before`) instead of the book's ascending ids (cursor `after`).
+    pub newest_first: bool,
     /// True when the client asked for paging explicitly.
     pub explicit: bool,
 }
@@ -117,9 +119,16 @@ impl Page {
     /// Largest page a client may ask for.
     pub const MAX_LIMIT: u32 = 1000;
 
-    /// Parse `limit` and `after`; without them, the default cap applies.
-    pub fn parse(limit: Option<&str>, after: Option<&str>, cap: u32) -> Result<Self, (&'static str, &'static str)> {
-        let explicit = limit.is_some() || after.is_some();
+    /// Parse `limit`, `order` and the cursor (`after` ascending, `before`
+    /// newest first); without them, the book's order and the default cap.
+    pub fn parse(
+        limit: Option<&str>,
+        order: Option<&str>,
+        after: Option<&str>,
+        before: Option<&str>,
+        cap: u32,
+    ) -> Result<Self, (&'static str, &'static str)> {
+        let explicit = limit.is_some() || after.is_some() || before.is_some();
         let limit = match limit {
             None => cap,
             Some(s) => match s.trim().parse::<u32>() {
@@ -127,14 +136,37 @@ impl Page {
                 _ => return Err(("limit", "must be an integer from 1 to 1000")),
             },
         };
-        let after = match after {
-            None => 0,
-            Some(s) => match s.trim().parse::<i64>() {
-                Ok(n) if n >= 0 => n,
-                _ => return Err(("after", "must be a thought id (a non-negative integer)")),
-            },
+        let id = |s: &str, field: &'static str| match s.trim().parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(n),
+            _ => Err((field, "must be a thought id (a non-negative integer)")),
         };
-        Ok(Self { limit, after, explicit })
+        match order.map(str::trim) {
+            None | Some("" | "asc") => {
+                if before.is_some() {
+                    return Err(("before", "only with order=desc (use after for ascending pages)"));
+                }
+                let cursor = after.map(|a| id(a, "after")).transpose()?.unwrap_or(0);
+                Ok(Self {
+                    limit,
+                    cursor,
+                    newest_first: false,
+                    explicit,
+                })
+            }
+            Some("desc") => {
+                if after.is_some() {
+                    return Err(("after", "only with ascending order (use before with order=desc)"));
+                }
+                let cursor = before.map(|b| id(b, "before")).transpose()?.unwrap_or(i64::MAX);
+                Ok(Self {
+                    limit,
+                    cursor,
+                    newest_first: true,
+                    explicit,
+                })
+            }
+            Some(_) => Err(("order", "must be asc or desc")),
+        }
     }
 }
 
@@ -179,25 +211,29 @@ mod tests {
 
     #[test]
     fn paging_parameters_are_checked() {
-        assert_eq!(
-            Page::parse(None, None, 1000),
+        let page = |limit, order, after, before| Page::parse(limit, order, after, before, 1000);
+        let asc = |limit, cursor, explicit| {
             Ok(Page {
-                limit: 1000,
-                after: 0,
-                explicit: false
+                limit,
+                cursor,
+                newest_first: false,
+                explicit,
             })
+        };
+        assert_eq!(page(None, None, None, None), asc(1000, 0, false));
+        assert_eq!(page(Some("10"), None, Some("5"), None), asc(10, 5, true));
+        let desc = page(None, Some("desc"), None, None).expect("valid");
+        assert!(desc.newest_first && desc.cursor == i64::MAX);
+        assert_eq!(page(Some("3"), Some("desc"), None, Some("9")).map(|p| p.cursor), Ok(9));
+        assert!(page(Some("0"), None, None, None).is_err());
+        assert!(page(Some("1001"), None, None, None).is_err());
+        assert!(page(None, None, Some("x"), None).is_err());
+        assert!(page(None, None, None, Some("9")).is_err(), "before needs order=desc");
+        assert!(
+            page(None, Some("desc"), Some("9"), None).is_err(),
+            "after needs ascending order"
         );
-        assert_eq!(
-            Page::parse(Some("10"), Some("5"), 1000),
-            Ok(Page {
-                limit: 10,
-                after: 5,
-                explicit: true
-            })
-        );
-        assert!(Page::parse(Some("0"), None, 1000).is_err());
-        assert!(Page::parse(Some("1001"), None, 1000).is_err());
-        assert!(Page::parse(None, Some("x"), 1000).is_err());
+        assert!(page(None, Some("sideways"), None, None).is_err());
     }
 
     proptest! {

@@ -60,6 +60,19 @@ const SEARCH_SQLITE_SHORT: &str = "select id, username, text, timestamp from tho
 const SEARCH_POSTGRES: &str = "select id, username, text, timestamp from thoughts \
      where folded like $1 escape '\\' and id > $2 order by id limit $3";
 
+// Newest first (*ext* `order=desc`): the same queries, descending, below a cursor.
+const LIST_ALL_DESC: &str =
+    "select id, username, text, timestamp from thoughts where id < $1 order by id desc limit $2";
+const LIST_BY_USER_DESC: &str =
+    "select id, username, text, timestamp from thoughts where username = $1 and id < $2 order by id desc limit $3";
+const SEARCH_SQLITE_FTS_DESC: &str = "select t.id, t.username, t.text, t.timestamp \
+     from thoughts_fts f join thoughts t on t.id = f.rowid \
+     where thoughts_fts match $1 and f.rowid < $2 order by f.rowid desc limit $3";
+const SEARCH_SQLITE_SHORT_DESC: &str = "select id, username, text, timestamp from thoughts \
+     where id < $2 and instr(folded, $1) > 0 order by id desc limit $3";
+const SEARCH_POSTGRES_DESC: &str = "select id, username, text, timestamp from thoughts \
+     where folded like $1 escape '\\' and id < $2 order by id desc limit $3";
+
 /// Store a new thought by `username`.
 pub async fn insert(db: &Database, username: &str, text: &ThoughtText) -> Result<Thought, sqlx::Error> {
     let now = kit::time::now();
@@ -94,7 +107,8 @@ pub async fn delete(db: &Database, id: i64) -> Result<bool, sqlx::Error> {
 }
 
 /// Up to `page.limit + 1` thoughts (the extra one tells that more exist),
-/// ascending id, optionally only `username`'s or matching `needle`.
+/// by ascending id (or newest first), optionally only `username`'s or
+/// matching `needle`.
 pub async fn list(
     db: &Database,
     username: Option<&str>,
@@ -102,19 +116,29 @@ pub async fn list(
     page: Page,
 ) -> Result<Vec<Thought>, sqlx::Error> {
     let fetch = i64::from(page.limit) + 1;
+    let cursor = page.cursor;
+    let pick = |asc: &'static str, desc: &'static str| if page.newest_first { desc } else { asc };
     match (username, needle, db.pool()) {
-        (Some(user), _, _) => fetch_thoughts!(db, LIST_BY_USER, user, page.after, fetch),
-        (None, None, _) => fetch_thoughts!(db, LIST_ALL, page.after, fetch),
+        (Some(user), _, _) => fetch_thoughts!(db, pick(LIST_BY_USER, LIST_BY_USER_DESC), user, cursor, fetch),
+        (None, None, _) => fetch_thoughts!(db, pick(LIST_ALL, LIST_ALL_DESC), cursor, fetch),
         (None, Some(n), Pool::Sqlite(_)) if n.chars() >= 3 => {
-            fetch_thoughts!(db, SEARCH_SQLITE_FTS, n.fts_phrase(), page.after, fetch)
+            fetch_thoughts!(
+                db,
+                pick(SEARCH_SQLITE_FTS, SEARCH_SQLITE_FTS_DESC),
+                n.fts_phrase(),
+                cursor,
+                fetch
+            )
         }
         (None, Some(n), Pool::Sqlite(_)) => {
-            fetch_thoughts!(db, SEARCH_SQLITE_SHORT, n.folded().to_owned(), page.after, fetch)
+            let sql = pick(SEARCH_SQLITE_SHORT, SEARCH_SQLITE_SHORT_DESC);
+            fetch_thoughts!(db, sql, n.folded().to_owned(), cursor, fetch)
         }
         (None, Some(n), Pool::Postgres(_)) => {
             // Not a cached prepared statement: a generic plan cannot see the
             // pattern, and would scan by id instead of using the trigram index.
-            fetch_thoughts!(@persistent false, db, SEARCH_POSTGRES, n.like_pattern(), page.after, fetch)
+            let sql = pick(SEARCH_POSTGRES, SEARCH_POSTGRES_DESC);
+            fetch_thoughts!(@persistent false, db, sql, n.like_pattern(), cursor, fetch)
         }
     }
 }
@@ -166,7 +190,8 @@ mod tests {
             Some(&needle),
             Page {
                 limit: 10,
-                after: 0,
+                cursor: 0,
+                newest_first: false,
                 explicit: true,
             },
         )
@@ -215,7 +240,8 @@ mod tests {
         assert!(plan.iter().any(|l| l.contains("thoughts_folded_trgm")), "{plan:#?}");
         let page = Page {
             limit: 10,
-            after: 0,
+            cursor: 0,
+            newest_first: false,
             explicit: true,
         };
         let found = list(&db, None, Some(&needle), page).await.expect("search");

@@ -1,6 +1,7 @@
 //! The signed-in user's page: their thoughts, posting and deleting.
 
 use super::see_other;
+use super::{PAGE_SIZE, before_param, older_href};
 use crate::AppState;
 use crate::error::{PageError, render};
 use crate::session::{Ctx, check_csrf, clear_session_cookie};
@@ -9,42 +10,42 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kit::Params;
-use thoughts_api::ClientError;
+use thoughts_api::{ClientError, Listing};
 
 const NOTICE: &str = "The thoughts service is not answering right now. Please try again in a moment.";
 
-/// `GET /` and `GET /thoughts/`: redirect to `/login/` when signed out.
-pub async fn show_home(State(state): State<AppState>, ctx: Ctx) -> Response {
+/// `GET /` and `GET /thoughts/[?before=id]`: redirect to `/login/` when signed out.
+pub async fn show_home(State(state): State<AppState>, ctx: Ctx, params: Params) -> Response {
     let Some(user) = &ctx.user else {
         return see_other("/login/", None);
     };
     let thoughts = state.thoughts.with_request_id(&ctx.request_id);
-    match thoughts.list_mine(&user.bearer).await {
-        Ok(list) => home(
-            &ctx,
-            StatusCode::OK,
-            ThoughtView::list(list, Some(&user.username)),
-            String::new(),
-            None,
-            true,
-        ),
+    match thoughts
+        .newest(Listing::Mine(&user.bearer), before_param(&params), PAGE_SIZE)
+        .await
+    {
+        Ok(page) => {
+            let older = older_href("/thoughts/", &[], page.older);
+            let list = ThoughtView::list(page.items, Some(&user.username));
+            home(&ctx, StatusCode::OK, list, older, String::new(), None, true)
+        }
         Err(ClientError::Status { status: 401, .. }) => {
             see_other("/login/", Some(clear_session_cookie(state.cookie_secure)))
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot list thoughts");
-            let mut layout_notice = home(
+            let mut page = home(
                 &ctx,
                 StatusCode::SERVICE_UNAVAILABLE,
                 Vec::new(),
+                None,
                 String::new(),
                 None,
                 false,
             );
-            layout_notice
-                .headers_mut()
+            page.headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("5"));
-            layout_notice
+            page
         }
     }
 }
@@ -53,6 +54,7 @@ fn home(
     ctx: &Ctx,
     status: StatusCode,
     thoughts: Vec<ThoughtView>,
+    older_href: Option<String>,
     draft: String,
     error: Option<String>,
     loaded: bool,
@@ -65,6 +67,7 @@ fn home(
         status,
         &HomePage {
             layout,
+            older_href,
             thoughts,
             draft,
             error,
@@ -94,15 +97,13 @@ pub async fn create_thought(State(state): State<AppState>, ctx: Ctx, headers: He
             let error = errors.get("text").cloned().unwrap_or(message);
             let error = Some(format!("Your thought {error}."));
             // Show the form again with the draft kept, above the list.
-            let list = thoughts.list_mine(&user.bearer).await.unwrap_or_default();
-            home(
-                &ctx,
-                StatusCode::BAD_REQUEST,
-                ThoughtView::list(list, Some(&user.username)),
-                text.to_owned(),
-                error,
-                true,
-            )
+            let page = thoughts
+                .newest(Listing::Mine(&user.bearer), None, PAGE_SIZE)
+                .await
+                .unwrap_or_default();
+            let older = older_href("/thoughts/", &[], page.older);
+            let list = ThoughtView::list(page.items, Some(&user.username));
+            home(&ctx, StatusCode::BAD_REQUEST, list, older, text.to_owned(), error, true)
         }
         Err(ClientError::Status { status: 401, .. }) => {
             see_other("/login/", Some(clear_session_cookie(state.cookie_secure)))
@@ -113,6 +114,7 @@ pub async fn create_thought(State(state): State<AppState>, ctx: Ctx, headers: He
                 &ctx,
                 StatusCode::SERVICE_UNAVAILABLE,
                 Vec::new(),
+                None,
                 text.to_owned(),
                 None,
                 false,

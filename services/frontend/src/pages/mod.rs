@@ -44,6 +44,38 @@ impl Ctx {
     }
 }
 
+/// Thoughts per page.
+pub const PAGE_SIZE: u32 = 50;
+
+/// The `before` cursor of a page URL, if valid.
+pub fn before_param(params: &kit::Params) -> Option<i64> {
+    params
+        .get("before")
+        .and_then(|b| b.parse().ok())
+        .filter(|b: &i64| *b > 0)
+}
+
+/// The link to the older page: `path?query&before=cursor`.
+pub fn older_href(path: &str, query: &[(&str, &str)], older: Option<i64>) -> Option<String> {
+    let cursor = older?.to_string();
+    let mut pairs: Vec<(&str, &str)> = query.to_vec();
+    pairs.push(("before", &cursor));
+    Some(format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    ))
+}
+
+/// A URL path segment: everything but unreserved characters percent-encoded.
+pub fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A `303 See Other` to `to`, optionally setting a cookie.
 pub fn see_other(to: &str, set_cookie: Option<String>) -> Response {
     let mut response = Redirect::to(to).into_response();

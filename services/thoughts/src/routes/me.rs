@@ -15,7 +15,7 @@ use tokens::AuthUser;
 /// The caller's thoughts, ascending id (paged like `/api/thoughts/`).
 #[utoipa::path(
     get, path = "/api/me/thoughts/", tag = "thoughts", security(("bearer" = [])),
-    params(("limit" = Option<u32>, Query, description = "page size, 1-1000"), ("after" = Option<i64>, Query, description = "only ids greater than this")),
+    params(("limit" = Option<u32>, Query, description = "page size, 1-1000"), ("after" = Option<i64>, Query, description = "only ids greater than this"), ("order" = Option<String>, Query, description = "asc (default) or desc"), ("before" = Option<i64>, Query, description = "with order=desc: only ids less than this")),
     responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody), (status = 401, body = kit::ErrorBody))
 )]
 pub async fn list_my_thoughts(

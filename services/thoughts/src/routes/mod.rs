@@ -54,8 +54,14 @@ async fn list_response(
         return Err(ApiError::field("username", "cannot be combined with search"));
     }
     let username = username.or(author);
-    let page = Page::parse(params.get("limit"), params.get("after"), state.list_max)
-        .map_err(|(field, e)| ApiError::field(field, e))?;
+    let page = Page::parse(
+        params.get("limit"),
+        params.get("order"),
+        params.get("after"),
+        params.get("before"),
+        state.list_max,
+    )
+    .map_err(|(field, e)| ApiError::field(field, e))?;
     if needle.is_some() {
         metrics::counter!("thoughts_searches_total").increment(1);
     }
@@ -72,7 +78,12 @@ async fn list_response(
             query.push(("username", u.to_owned()));
         }
         query.push(("limit", page.limit.to_string()));
-        query.push(("after", last.id.to_string()));
+        if page.newest_first {
+            query.push(("order", "desc".to_owned()));
+            query.push(("before", last.id.to_string()));
+        } else {
+            query.push(("after", last.id.to_string()));
+        }
         let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
         if let Ok(value) = HeaderValue::from_str(&format!("<{path}?{qs}>; rel=\"next\"")) {
             response.headers_mut().insert(header::LINK, value);

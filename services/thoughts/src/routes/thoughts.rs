@@ -18,6 +18,8 @@ use thoughts_api::Thought;
         ("username" = Option<String>, Query, description = "only this author's thoughts (not with search)"),
         ("limit" = Option<u32>, Query, description = "page size, 1-1000"),
         ("after" = Option<i64>, Query, description = "only ids greater than this (cursor)"),
+        ("order" = Option<String>, Query, description = "asc (default) or desc: newest first"),
+        ("before" = Option<i64>, Query, description = "with order=desc: only ids less than this (cursor)"),
     ),
     responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody))
 )]

@@ -80,4 +80,26 @@ testkit::both_engines! {
             assert_eq!(body["message"], "Input payload validation failed", "{q}");
         }
     }
+
+    async fn newest_first_pages_walk_back_with_before(engine) {
+        let app = spawn(engine).await;
+        for i in 1..=5 {
+            app.post_thought("bruce", &format!("n{i}")).await;
+        }
+        let first = app.client.get(app.url("/api/thoughts/?order=desc&limit=2")).send().await.expect("sent");
+        let next = next_link(&first).expect("more");
+        assert!(next.contains("order=desc") && next.contains("before="), "{next}");
+        assert_eq!(texts(first).await, ["n5", "n4"]);
+        let second = app.client.get(app.url(&next)).send().await.expect("sent");
+        let next = next_link(&second).expect("more");
+        assert_eq!(texts(second).await, ["n3", "n2"]);
+        let last = app.client.get(app.url(&next)).send().await.expect("sent");
+        assert!(next_link(&last).is_none());
+        assert_eq!(texts(last).await, ["n1"]);
+        let found = app.client.get(app.url("/api/thoughts/?search=N&order=desc&limit=3")).send().await.expect("sent");
+        assert_eq!(texts(found).await, ["n5", "n4", "n3"]);
+        let mine = app.client.get(app.url("/api/me/thoughts/?order=desc&limit=1"))
+            .header("authorization", crate::helpers::bearer("bruce")).send().await.expect("sent");
+        assert_eq!(texts(mine).await, ["n5"]);
+    }
 }
