@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What a page costs: median latency of `/` for a signed-in user with 100
 thoughts, against `mythoughts up` (release build), compared in the same run
-with the backend call the page makes (GET /api/me/thoughts/).
+with the backend call the page makes (GET /api/me/thoughts/?order=desc&limit=50, the newest page it shows).
 
 Usage: page_latency.py BIN_DIR [--requests N]   (loopback only, bounded)
 """
@@ -83,9 +83,9 @@ def main():
                                  {"Authorization": bearer})
                 assert status == 201
             page = timed(base, "/", {"Cookie": f'session="{bearer}"'}, args.requests)
-            api = timed(thoughts, "/api/me/thoughts/", {"Authorization": bearer}, args.requests)
+            api = timed(thoughts, "/api/me/thoughts/?order=desc&limit=50", {"Authorization": bearer}, args.requests)
             print(f"GET / signed in, 100 thoughts: median {page[0]:.2f} ms, p95 {page[1]:.2f} ms ({args.requests} requests)")
-            print(f"its backend call GET /api/me/thoughts/: median {api[0]:.2f} ms, p95 {api[1]:.2f} ms")
+            print(f"its backend call GET /api/me/thoughts/?order=desc&limit=50: median {api[0]:.2f} ms, p95 {api[1]:.2f} ms")
             print(f"page / backend call: {page[0] / api[0]:.2f}x")
         finally:
             proc.terminate()
