@@ -60,6 +60,9 @@ fn telemetry_config(format: kit::config::LogFormat) -> kit::config::ServerConfig
 }
 
 async fn run_up(args: up::UpArgs) -> i32 {
+    if args.healthcheck {
+        return if args.healthy().await { 0 } else { 1 };
+    }
     let _telemetry = kit::telemetry::init("mythoughts", &telemetry_config(args.log_format()));
     let shutdown = kit::server::shutdown_on_signals();
     let second_signal = shutdown.clone();

@@ -52,6 +52,10 @@ pub struct UpArgs {
     /// Log format (default: pretty on a terminal, JSON otherwise).
     #[arg(long, env = "LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Probe /healthz of every selected service on 127.0.0.1 at their usual
+    /// ports and exit 0 when all answer (container health checks need no shell).
+    #[arg(long)]
+    pub healthcheck: bool,
 }
 
 impl UpArgs {
@@ -64,7 +68,23 @@ impl UpArgs {
             only: Vec::new(),
             demo: false,
             log_format: None,
+            healthcheck: false,
         }
+    }
+
+    /// True when every selected service answers `/healthz` at its usual port.
+    pub async fn healthy(&self) -> bool {
+        let mut ok = true;
+        for (c, offset) in [
+            (Component::Frontend, 0),
+            (Component::Users, 1),
+            (Component::Thoughts, 2),
+        ] {
+            if self.runs(c) {
+                ok &= kit::server::healthcheck(self.port.saturating_add(offset)).await;
+            }
+        }
+        ok
     }
 
     fn runs(&self, c: Component) -> bool {

@@ -189,3 +189,29 @@ fn a_taken_port_is_refused_with_a_clear_message_and_nothing_keeps_running() {
     );
     assert!(stderr.contains("--port"), "it says how to fix it: {stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_healthcheck_flag_reports_a_running_system_without_a_shell() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    drop(taken);
+    let probe = |port: u16| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mythoughts"))
+            .args(["--healthcheck", "--port", &port.to_string()])
+            .status()
+            .expect("runs")
+            .code()
+    };
+    assert_eq!(tokio::task::block_in_place(|| probe(port)), Some(1), "nothing runs yet");
+    let dir = data.path().display().to_string();
+    let process = ServiceProcess::start(
+        env!("CARGO_BIN_EXE_mythoughts"),
+        &["up", "--port", &port.to_string()],
+        &[("MYTHOUGHTS_DATA_DIR", &dir), ("SHUTDOWN_DRAIN_SECONDS", "0")],
+        3,
+    );
+    testkit::wait_ready(&format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(tokio::task::block_in_place(|| probe(port)), Some(0));
+    drop(process);
+}

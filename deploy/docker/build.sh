@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Build the MyThoughts images offline (no registry needed): static binaries
+# on the host, then one `docker build` per image from deploy/docker/Dockerfile.
+#   deploy/docker/build.sh            build users, thoughts, frontend, mythoughts
+#   SMOKE=1 deploy/docker/build.sh    ... then run each image and probe it
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+target=x86_64-unknown-linux-gnu
+version="${VERSION_NAME:-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)}"
+sha="${VERSION_SHA:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}"
+
+RUSTFLAGS='-C target-feature=+crt-static' \
+  cargo build --release --locked --workspace --bins --target "$target" --target-dir target/static
+bins="target/static/$target/release"
+
+ctx="$(mktemp -d)"
+trap 'rm -rf "$ctx"' EXIT
+cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
+mkdir "$ctx/data"
+for image in users:users-service thoughts:thoughts-service frontend:frontend-service mythoughts:mythoughts; do
+  name="${image%%:*}" binary="${image#*:}"
+  cp "$bins/$binary" "$ctx/"
+  file "$ctx/$binary" | grep -q "static" || { echo "$binary is not statically linked" >&2; exit 1; }
+  docker build --quiet -f deploy/docker/Dockerfile \
+    --build-arg BINARY="$binary" --build-arg VERSION_NAME="$version" --build-arg VERSION_SHA="$sha" \
+    -t "mythoughts/$name:$version" -t "mythoughts/$name:$sha" -t "mythoughts/$name:latest" "$ctx" >/dev/null
+done
+docker images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep "^mythoughts/.*:$version " | sort
+
+[ "${SMOKE:-0}" = 1 ] || exit 0
+# Smoke test: run every image, wait for its own health check, probe it.
+keys="$(mktemp -d)"
+"$bins/mythoughts" keys --out "$keys" >/dev/null
+chmod 0644 "$keys/private_key.pem"   # readable by the image's user
+cleanup() { docker rm -f mt-smoke-users mt-smoke-thoughts mt-smoke-frontend mt-smoke-all >/dev/null 2>&1 || true; rm -rf "$ctx" "$keys"; }
+trap cleanup EXIT
+net=mt-smoke
+docker network inspect "$net" >/dev/null 2>&1 || docker network create "$net" >/dev/null
+docker run -d --name mt-smoke-users --network "$net" --read-only -p 127.0.0.1:18801:8000 \
+  -v "$keys:/opt/keys:ro" --tmpfs /data:uid=65532 "mythoughts/users:$version" >/dev/null
+docker run -d --name mt-smoke-thoughts --network "$net" --read-only -p 127.0.0.1:18802:8000 \
+  -v "$keys:/opt/keys:ro" --tmpfs /data:uid=65532 "mythoughts/thoughts:$version" >/dev/null
+docker run -d --name mt-smoke-frontend --network "$net" --read-only -p 127.0.0.1:18800:8000 \
+  -v "$keys:/opt/keys:ro" -e USER_BACKEND_URL=http://mt-smoke-users:8000 \
+  -e THOUGHTS_BACKEND_URL=http://mt-smoke-thoughts:8000 "mythoughts/frontend:$version" >/dev/null
+docker run -d --name mt-smoke-all --read-only -p 127.0.0.1:18810:8000 --tmpfs /data:uid=65532 \
+  "mythoughts/mythoughts:$version" >/dev/null
+for c in mt-smoke-users mt-smoke-thoughts mt-smoke-frontend mt-smoke-all; do
+  for _ in $(seq 1 120); do
+    [ "$(docker inspect -f '{{.State.Health.Status}}' "$c")" = healthy ] && break
+    [ "$(docker inspect -f '{{.State.Running}}' "$c")" = true ] || { docker logs "$c"; exit 1; }
+    sleep 0.5
+  done
+  echo "$c: $(docker inspect -f '{{.State.Health.Status}}' "$c")"
+done
+for port in 18801 18802 18800 18810; do
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null && echo "127.0.0.1:$port/readyz: ready"
+done
+curl -fsS "http://127.0.0.1:18801/admin/version/"; echo
