@@ -31,7 +31,7 @@ docker images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep "^mythoughts
 # Smoke test: run every image, wait for its own health check, probe it.
 keys="$(mktemp -d)"
 "$bins/mythoughts" keys --out "$keys" >/dev/null
-chmod 0644 "$keys/private_key.pem"   # readable by the image's user
+chmod 0755 "$keys"; chmod 0644 "$keys/private_key.pem"   # readable by the image's user (a throwaway smoke key)
 cleanup() { docker rm -f mt-smoke-users mt-smoke-thoughts mt-smoke-frontend mt-smoke-all >/dev/null 2>&1 || true; rm -rf "$ctx" "$keys"; }
 trap cleanup EXIT
 net=mt-smoke
