@@ -61,29 +61,58 @@ async fn wait_for_path(c: &fantoccini::Client, path: &str) {
     }
 }
 
-/// Find an element, waiting (at most 10 s) for the page to have it.
-async fn element(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
+/// Run a WebDriver step on the element `css`, retrying (at most 10 s) while
+/// the page is still loading or being replaced (missing or stale element).
+async fn on_element<F, Fut>(c: &fantoccini::Client, css: &str, step: F)
+where
+    F: Fn(fantoccini::elements::Element) -> Fut,
+    Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let result = match c.find(Locator::Css(css)).await {
+            Ok(e) => step(e).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => return,
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
 }
 
 async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
-    let field = element(c, css).await;
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
+    on_element(c, css, |field| async move {
+        field.clear().await?;
+        field.send_keys(text).await
+    })
+    .await;
 }
 
 async fn click(c: &fantoccini::Client, css: &str) {
-    element(c, css).await.click().await.expect("click");
+    on_element(c, css, |e| async move { e.click().await }).await;
 }
 
 /// The text of the whole page, once it has loaded (its footer is there).
+/// A navigation can replace the document between finding `body` and reading
+/// it (a stale element): then read again, for at most 10 s.
 async fn body_text(c: &fantoccini::Client) -> String {
-    element(c, "footer.site").await;
-    element(c, "body").await.text().await.expect("text")
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let read = async {
+            c.find(Locator::Css("footer.site")).await?;
+            c.find(Locator::Css("body")).await?.text().await
+        };
+        match read.await {
+            Ok(text) => return text,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("page text: {e}"),
+        }
+    }
 }
 
 /// The page text once `ready` holds for it (polled, at most 10 s): a form
