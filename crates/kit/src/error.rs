@@ -38,6 +38,16 @@ pub fn validation_response(errors: BTreeMap<String, String>) -> Response {
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
+/// A 500 response that says nothing internal; the cause chain is logged
+/// once, here, inside the request's span.
+pub fn internal_error_response(cause: &anyhow::Error) -> Response {
+    tracing::error!(error = %format!("{cause:#}"), "internal error");
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        default_message(StatusCode::INTERNAL_SERVER_ERROR),
+    )
+}
+
 /// A 429 response with `Retry-After` in whole seconds (at least 1).
 pub fn too_many_requests(retry_after_secs: u64) -> Response {
     let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, "Too many attempts, try again later");

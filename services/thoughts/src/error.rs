@@ -40,10 +40,7 @@ impl IntoResponse for ApiError {
             Self::Validation(errors) => kit::validation_response(errors),
             Self::Forbidden(message) => kit::error_response(StatusCode::FORBIDDEN, message),
             Self::NotFound => kit::error_response(StatusCode::NOT_FOUND, "Thought not found"),
-            Self::Internal(e) => {
-                tracing::error!(error = %format!("{e:#}"), "internal error");
-                kit::error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
-            }
+            Self::Internal(e) => kit::error::internal_error_response(&e),
         }
     }
 }

@@ -52,10 +52,7 @@ impl IntoResponse for ApiError {
             Self::SignupDisabled => kit::error_response(StatusCode::FORBIDDEN, "Sign-up is disabled"),
             Self::UsernameTaken => kit::error_response(StatusCode::CONFLICT, "Username already exists"),
             Self::RateLimited(secs) => kit::error::too_many_requests(secs),
-            Self::Internal(e) => {
-                tracing::error!(error = %format!("{e:#}"), "internal error");
-                kit::error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
-            }
+            Self::Internal(e) => kit::error::internal_error_response(&e),
         }
     }
 }
