@@ -152,6 +152,11 @@ pub struct DatabaseConfig {
     /// PostgreSQL password.
     #[arg(long, env = "POSTGRES_PASSWORD", hide_env_values = true)]
     pub postgres_password: Option<String>,
+    /// A file holding the PostgreSQL password (a Compose or Kubernetes
+    /// secret); one trailing newline is ignored. Exclusive with
+    /// `POSTGRES_PASSWORD`.
+    #[arg(long, env = "POSTGRES_PASSWORD_FILE", conflicts_with = "postgres_password")]
+    pub postgres_password_file: Option<PathBuf>,
     /// `sqlite://<path>` or `postgres://...`; overrides the variables above.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -173,6 +178,7 @@ impl DatabaseConfig {
             postgres_db: None,
             postgres_user: "postgres".into(),
             postgres_password: None,
+            postgres_password_file: None,
             database_url: Some(url.into()),
             data_dir: PathBuf::from("./data"),
             database_max_connections: 10,
@@ -181,12 +187,13 @@ impl DatabaseConfig {
 
     /// The connection URL: `DATABASE_URL` if given, else one built from the
     /// engine variables. `default_name` is the SQLite file stem and the
-    /// PostgreSQL database when `POSTGRES_DB` is unset.
-    pub fn url(&self, default_name: &str) -> String {
+    /// PostgreSQL database when `POSTGRES_DB` is unset. Fails (a
+    /// configuration error) when `POSTGRES_PASSWORD_FILE` cannot be read.
+    pub fn url(&self, default_name: &str) -> Result<String, StartupError> {
         if let Some(url) = &self.database_url {
-            return url.clone();
+            return Ok(url.clone());
         }
-        match self.database_engine {
+        Ok(match self.database_engine {
             DatabaseEngine::Sqlite => {
                 let path = self.data_dir.join(format!("{default_name}.sqlite3"));
                 format!("sqlite://{}", path.display())
@@ -202,9 +209,15 @@ impl DatabaseConfig {
                         })
                         .collect()
                 };
-                let password = self
-                    .postgres_password
+                let from_file = match &self.postgres_password_file {
+                    Some(path) => Some(read_secret(path).map_err(|e| {
+                        StartupError::Config(format!("POSTGRES_PASSWORD_FILE {}: {e}", path.display()))
+                    })?),
+                    None => None,
+                };
+                let password = from_file
                     .as_deref()
+                    .or(self.postgres_password.as_deref())
                     .map(|p| format!(":{}", enc(p)))
                     .unwrap_or_default();
                 let db = self.postgres_db.as_deref().unwrap_or(default_name);
@@ -220,8 +233,15 @@ impl DatabaseConfig {
                     format!("postgres://{user}{password}@{}:{port}/{}", self.postgres_host, enc(db))
                 }
             }
-        }
+        })
     }
+}
+
+/// Read a secret from a file (`*_FILE` settings, mounted Compose or
+/// Kubernetes secrets): the content with trailing line breaks removed.
+pub fn read_secret(path: &std::path::Path) -> std::io::Result<String> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Why a service could not start: bad configuration (exit 64) or anything else (exit 1).
@@ -266,13 +286,13 @@ mod tests {
 
     #[test]
     fn the_books_postgres_variables_make_a_url_with_escaped_credentials() {
-        let url = postgres("db.internal", Some("p@ss:w/rd")).url("x");
+        let url = postgres("db.internal", Some("p@ss:w/rd")).url("x").expect("url");
         assert_eq!(url, "postgres://svc%20user:p%40ss%3Aw%2Frd@db.internal:5432/thoughts");
     }
 
     #[test]
     fn a_socket_directory_host_becomes_a_host_parameter() {
-        let url = postgres("/run/postgresql", None).url("x");
+        let url = postgres("/run/postgresql", None).url("x").expect("url");
         assert_eq!(
             url,
             "postgres://svc%20user@localhost:5432/thoughts?host=/run/postgresql"
@@ -282,9 +302,29 @@ mod tests {
     #[test]
     fn sqlite_files_live_under_the_data_dir_and_database_url_wins() {
         let mut c = DatabaseConfig::with_url("sqlite://elsewhere.db");
-        assert_eq!(c.url("users"), "sqlite://elsewhere.db");
+        assert_eq!(c.url("users").expect("url"), "sqlite://elsewhere.db");
         c.database_url = None;
         c.data_dir = PathBuf::from("/var/lib/mt");
-        assert_eq!(c.url("users"), "sqlite:///var/lib/mt/users.sqlite3");
+        assert_eq!(c.url("users").expect("url"), "sqlite:///var/lib/mt/users.sqlite3");
+    }
+
+    #[test]
+    fn the_password_can_come_from_a_secret_file_and_a_missing_file_is_a_config_error() {
+        let dir = std::env::temp_dir().join(format!("kit-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("db_password");
+        std::fs::write(&file, "s3cr3t/+\n").expect("written");
+        let mut c = postgres("db", None);
+        c.postgres_password_file = Some(file.clone());
+        assert_eq!(
+            c.url("x").expect("url"),
+            "postgres://svc%20user:s3cr3t%2F%2B@db:5432/thoughts"
+        );
+        c.postgres_password_file = Some(dir.join("absent"));
+        match c.url("x") {
+            Err(StartupError::Config(message)) => assert!(message.starts_with("POSTGRES_PASSWORD_FILE"), "{message}"),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+        std::fs::remove_dir_all(&dir).expect("cleaned");
     }
 }

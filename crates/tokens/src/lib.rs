@@ -12,7 +12,7 @@ pub use keys::{KeyError, generate_key_pair, kid_of_public_pem};
 pub use verify::{AuthUser, Rejection, Verifier, VerifierConfig};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -45,6 +45,8 @@ pub struct Signer {
     key: EncodingKey,
     kid: String,
     jwk: Jwk,
+    /// Public keys published next to the signing key (key rotation).
+    published: Vec<Jwk>,
     lifetime: Duration,
     issuer: Option<String>,
 }
@@ -69,6 +71,7 @@ impl Signer {
             key,
             kid,
             jwk,
+            published: Vec::new(),
             lifetime: DEFAULT_LIFETIME,
             issuer: None,
         })
@@ -87,6 +90,33 @@ impl Signer {
     pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
         self
+    }
+
+    /// Also publish these public keys (PEM) in the JWK Set, for a key
+    /// rotation without signing anyone out: the previous key, so tokens it
+    /// signed stay valid until they expire, or the next one, so verifiers
+    /// know it before it signs. The signing key itself is never repeated.
+    pub fn with_published_keys(mut self, pems: &[Vec<u8>]) -> Result<Self, KeyError> {
+        for pem in pems {
+            let key = DecodingKey::from_rsa_pem(pem).map_err(|e| KeyError::Invalid(e.to_string()))?;
+            let mut jwk =
+                Jwk::from_decoding_key(&key, Some(ALGORITHM)).map_err(|e| KeyError::Invalid(e.to_string()))?;
+            let kid = jwk
+                .thumbprint(ThumbprintHash::SHA256)
+                .map_err(|e| KeyError::Invalid(e.to_string()))?;
+            if kid == self.kid
+                || self
+                    .published
+                    .iter()
+                    .any(|j| j.common.key_id.as_deref() == Some(kid.as_str()))
+            {
+                continue;
+            }
+            jwk.common.key_id = Some(kid);
+            jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+            self.published.push(jwk);
+        }
+        Ok(self)
     }
 
     /// Set the `iss` claim.
@@ -115,10 +145,10 @@ impl Signer {
         jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| KeyError::Invalid(e.to_string()))
     }
 
-    /// The JWK Set publishing the public key.
+    /// The JWK Set publishing the public key, then any published ones.
     pub fn jwks(&self) -> JwkSet {
         JwkSet {
-            keys: vec![self.jwk.clone()],
+            keys: std::iter::once(&self.jwk).chain(&self.published).cloned().collect(),
         }
     }
 

@@ -91,7 +91,7 @@ impl Application {
             .map_err(|e| StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}")))?;
         let db = Database::connect_and_migrate(
             NAME,
-            &config.database.url(NAME),
+            &config.database.url(NAME)?,
             config.database.database_max_connections,
             store::MIGRATIONS,
             Duration::from_secs(30),

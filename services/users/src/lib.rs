@@ -44,6 +44,12 @@ pub struct Config {
     /// PEM private key that signs tokens (RSA). Required: there is no built-in key.
     #[arg(long, env = "PRIVATE_KEY_PATH", default_value = "/opt/keys/private_key.pem")]
     pub private_key_path: PathBuf,
+    /// More PEM public keys to publish in the JWKS next to the signing key's
+    /// (comma-separated files): the previous key during a key rotation, so
+    /// the tokens it signed stay valid until they expire, or the next one,
+    /// so verifiers know it before it signs.
+    #[arg(long, env = "PUBLISHED_PUBLIC_KEY_PATHS", value_delimiter = ',')]
+    pub published_public_key_paths: Vec<PathBuf>,
     /// Token lifetime in seconds (default two days).
     #[arg(long, env = "TOKEN_LIFETIME_SECONDS", default_value_t = 2 * 24 * 3600)]
     pub token_lifetime_seconds: u64,
@@ -130,9 +136,9 @@ fn admin_password(config: &Config) -> Result<Option<String>, StartupError> {
         return Ok(None);
     }
     if let Some(path) = &config.admin_password_file {
-        let text = std::fs::read_to_string(path)
+        let text = kit::config::read_secret(path)
             .map_err(|e| StartupError::Config(format!("ADMIN_PASSWORD_FILE {}: {e}", path.display())))?;
-        return Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()));
+        return Ok(Some(text));
     }
     match &config.admin_password {
         Some(p) => Ok(Some(p.clone())),
@@ -183,8 +189,19 @@ impl Application {
             .map_err(|e| StartupError::Config(format!("PRIVATE_KEY_PATH: {e}")))?
             .with_lifetime(Duration::from_secs(config.token_lifetime_seconds))
             .with_issuer(config.token_issuer.clone());
+        let published = config
+            .published_public_key_paths
+            .iter()
+            .map(|path| {
+                std::fs::read(path)
+                    .map_err(|e| StartupError::Config(format!("PUBLISHED_PUBLIC_KEY_PATHS {}: {e}", path.display())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let signer = signer
+            .with_published_keys(&published)
+            .map_err(|e| StartupError::Config(format!("PUBLISHED_PUBLIC_KEY_PATHS: {e}")))?;
         let admin_password = admin_password(&config)?;
-        let url = config.database.url(NAME);
+        let url = config.database.url(NAME)?;
         let db = Database::connect_and_migrate(
             NAME,
             &url,

@@ -89,4 +89,25 @@ testkit::both_engines! {
             assert!(raw["keys"][0][field].is_string(), "{field}");
         }
     }
+
+    async fn a_key_rotation_keeps_the_previous_keys_tokens_valid(engine) {
+        // The service now signs with testkit's key and still publishes the previous one.
+        let (old_private, old_public) = tokens::generate_key_pair().expect("key pair");
+        let dir = tempfile::tempdir().expect("dir");
+        let old_public_path = dir.path().join("previous.pub");
+        std::fs::write(&old_public_path, &old_public).expect("written");
+        let old_signer = tokens::Signer::from_pem(old_private.as_bytes()).expect("signer");
+        let app = spawn_with(engine, &["--published-public-key-paths", old_public_path.to_str().expect("utf-8")]).await;
+
+        let jwks: jsonwebtoken::jwk::JwkSet = app.client.get(format!("{}/.well-known/jwks.json", app.base))
+            .send().await.expect("sent").json().await.expect("jwks");
+        let kids: Vec<_> = jwks.keys.iter().filter_map(|k| k.common.key_id.clone()).collect();
+        let (header, _) = decode(&app.admin_bearer().await);
+        assert_eq!(kids, vec![header.kid.expect("kid"), old_signer.kid().to_owned()], "signing key first, then the previous one");
+
+        // An administrator's token signed before the rotation still works.
+        let old_admin = format!("Bearer {}", old_signer.issue("admin", true).expect("token"));
+        let r = app.post_form("/admin/users/", &[("username", "rotated"), ("password", "a strong password")], Some(&old_admin)).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
 }

@@ -160,6 +160,33 @@ fn a_missing_private_key_is_one_line_and_exit_64() {
 }
 
 #[test]
+fn unreadable_secret_files_are_one_line_and_exit_64() {
+    let key = testkit::keys().private_path.to_str().expect("utf-8").to_owned();
+    for (var, extra) in [
+        (
+            "PUBLISHED_PUBLIC_KEY_PATHS",
+            [("PUBLISHED_PUBLIC_KEY_PATHS", "/nonexistent/previous.pub")],
+        ),
+        (
+            "POSTGRES_PASSWORD_FILE",
+            [("POSTGRES_PASSWORD_FILE", "/nonexistent/password")],
+        ),
+    ] {
+        let mut envs = vec![
+            ("PRIVATE_KEY_PATH", key.as_str()),
+            ("PORT", "0"),
+            ("DATABASE_ENGINE", "POSTGRESQL"),
+        ];
+        envs.extend(extra);
+        let out = run_binary(&envs);
+        assert_eq!(out.status.code(), Some(64), "{var}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(var), "{stderr}");
+    }
+}
+
+#[test]
 fn an_invalid_setting_is_one_line_and_exit_64() {
     let out = run_binary(&[("PORT", "not-a-port")]);
     assert_eq!(out.status.code(), Some(64));
