@@ -17,7 +17,7 @@ use clap::Parser;
 use kit::config::{DatabaseConfig, ServerConfig, StartupError};
 use kit::db::Database;
 use kit::server::{Server, Service};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokens::{Signer, Verifier};
@@ -45,9 +45,10 @@ pub struct Config {
     #[arg(long, env = "PRIVATE_KEY_PATH", default_value = "/opt/keys/private_key.pem")]
     pub private_key_path: PathBuf,
     /// More PEM public keys to publish in the JWKS next to the signing key's
-    /// (comma-separated files): the previous key during a key rotation, so
-    /// the tokens it signed stay valid until they expire, or the next one,
-    /// so verifiers know it before it signs.
+    /// (comma-separated files, or directories whose `*.pub`/`*.pem` files
+    /// are all taken): the previous key during a key rotation, so the tokens
+    /// it signed stay valid until they expire, or the next one, so verifiers
+    /// know it before it signs.
     #[arg(long, env = "PUBLISHED_PUBLIC_KEY_PATHS", value_delimiter = ',')]
     pub published_public_key_paths: Vec<PathBuf>,
     /// Token lifetime in seconds (default two days).
@@ -131,6 +132,33 @@ pub struct Application {
     server: Server,
 }
 
+/// The PEM files named by `PUBLISHED_PUBLIC_KEY_PATHS`: each path is a file,
+/// or a directory (e.g. a mounted Kubernetes Secret, possibly empty) whose
+/// `*.pub` and `*.pem` files are read in name order; hidden entries are skipped.
+fn published_keys(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, String> {
+    let read = |path: &Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+    let mut keys = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            keys.push(read(path)?);
+            continue;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or(".");
+                !name.starts_with('.') && (name.ends_with(".pub") || name.ends_with(".pem")) && p.is_file()
+            })
+            .collect();
+        files.sort();
+        for file in files {
+            keys.push(read(&file)?);
+        }
+    }
+    Ok(keys)
+}
+
 fn admin_password(config: &Config) -> Result<Option<String>, StartupError> {
     if config.admin_username.is_none() {
         return Ok(None);
@@ -189,14 +217,8 @@ impl Application {
             .map_err(|e| StartupError::Config(format!("PRIVATE_KEY_PATH: {e}")))?
             .with_lifetime(Duration::from_secs(config.token_lifetime_seconds))
             .with_issuer(config.token_issuer.clone());
-        let published = config
-            .published_public_key_paths
-            .iter()
-            .map(|path| {
-                std::fs::read(path)
-                    .map_err(|e| StartupError::Config(format!("PUBLISHED_PUBLIC_KEY_PATHS {}: {e}", path.display())))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let published = published_keys(&config.published_public_key_paths)
+            .map_err(|e| StartupError::Config(format!("PUBLISHED_PUBLIC_KEY_PATHS {e}")))?;
         let signer = signer
             .with_published_keys(&published)
             .map_err(|e| StartupError::Config(format!("PUBLISHED_PUBLIC_KEY_PATHS: {e}")))?;

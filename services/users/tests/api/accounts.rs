@@ -97,7 +97,10 @@ testkit::both_engines! {
         let old_public_path = dir.path().join("previous.pub");
         std::fs::write(&old_public_path, &old_public).expect("written");
         let old_signer = tokens::Signer::from_pem(old_private.as_bytes()).expect("signer");
-        let app = spawn_with(engine, &["--published-public-key-paths", old_public_path.to_str().expect("utf-8")]).await;
+        // A directory, like a mounted Kubernetes Secret: other entries are ignored.
+        std::fs::write(dir.path().join("..data"), "not a key").expect("written");
+        std::fs::write(dir.path().join("notes.txt"), "not a key").expect("written");
+        let app = spawn_with(engine, &["--published-public-key-paths", dir.path().to_str().expect("utf-8")]).await;
 
         let jwks: jsonwebtoken::jwk::JwkSet = app.client.get(format!("{}/.well-known/jwks.json", app.base))
             .send().await.expect("sent").json().await.expect("jwks");
