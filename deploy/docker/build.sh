@@ -23,6 +23,7 @@ for image in users:users-service thoughts:thoughts-service frontend:frontend-ser
   file "$ctx/$binary" | grep -q "static" || { echo "$binary is not statically linked" >&2; exit 1; }
   docker build --quiet -f deploy/docker/Dockerfile \
     --build-arg BINARY="$binary" --build-arg VERSION_NAME="$version" --build-arg VERSION_SHA="$sha" \
+    --build-arg SOURCE="${SOURCE:-https://github.com/example/mythoughts}" \
     -t "mythoughts/$name:$version" -t "mythoughts/$name:$sha" -t "mythoughts/$name:latest" "$ctx" >/dev/null
 done
 docker images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep "^mythoughts/.*:$version " | sort
