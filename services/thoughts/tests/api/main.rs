@@ -8,5 +8,6 @@ mod auth;
 mod helpers;
 mod lifecycle;
 mod paging;
+mod replicas;
 mod search;
 mod thoughts;
