@@ -5,7 +5,7 @@ use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use jsonwebtoken::DecodingKey;
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 
 /// Why a key could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -45,8 +45,17 @@ pub fn generate_key_pair() -> Result<(String, String), KeyError> {
 pub fn kid_of_public_pem(pem: &[u8]) -> Result<(String, DecodingKey), KeyError> {
     let key = DecodingKey::from_rsa_pem(pem).map_err(|e| KeyError::Invalid(e.to_string()))?;
     let jwk = Jwk::from_decoding_key(&key, Some(crate::ALGORITHM)).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let (kid, _) = published_jwk(jwk)?;
+    Ok((kid, key))
+}
+
+/// A JWK as we publish it: `kid` = its RFC 7638 SHA-256 thumbprint, `use` =
+/// signature. Returns the kid too.
+pub(crate) fn published_jwk(mut jwk: Jwk) -> Result<(String, Jwk), KeyError> {
     let kid = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|e| KeyError::Invalid(e.to_string()))?;
-    Ok((kid, key))
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    Ok((kid, jwk))
 }

@@ -11,7 +11,7 @@ mod verify;
 pub use keys::{KeyError, generate_key_pair, kid_of_public_pem};
 pub use verify::{AuthUser, Rejection, Verifier, VerifierConfig};
 
-use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -61,12 +61,8 @@ impl Signer {
     /// A signer from a PEM private key (PKCS#1 or PKCS#8).
     pub fn from_pem(pem: &[u8]) -> Result<Self, KeyError> {
         let key = EncodingKey::from_rsa_pem(pem).map_err(|e| KeyError::Invalid(e.to_string()))?;
-        let mut jwk = Jwk::from_encoding_key(&key, ALGORITHM).map_err(|e| KeyError::Invalid(e.to_string()))?;
-        let kid = jwk
-            .thumbprint(ThumbprintHash::SHA256)
-            .map_err(|e| KeyError::Invalid(e.to_string()))?;
-        jwk.common.key_id = Some(kid.clone());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let jwk = Jwk::from_encoding_key(&key, ALGORITHM).map_err(|e| KeyError::Invalid(e.to_string()))?;
+        let (kid, jwk) = keys::published_jwk(jwk)?;
         Ok(Self {
             key,
             kid,
@@ -99,22 +95,12 @@ impl Signer {
     pub fn with_published_keys(mut self, pems: &[Vec<u8>]) -> Result<Self, KeyError> {
         for pem in pems {
             let key = DecodingKey::from_rsa_pem(pem).map_err(|e| KeyError::Invalid(e.to_string()))?;
-            let mut jwk =
-                Jwk::from_decoding_key(&key, Some(ALGORITHM)).map_err(|e| KeyError::Invalid(e.to_string()))?;
-            let kid = jwk
-                .thumbprint(ThumbprintHash::SHA256)
-                .map_err(|e| KeyError::Invalid(e.to_string()))?;
-            if kid == self.kid
-                || self
-                    .published
-                    .iter()
-                    .any(|j| j.common.key_id.as_deref() == Some(kid.as_str()))
-            {
-                continue;
+            let jwk = Jwk::from_decoding_key(&key, Some(ALGORITHM)).map_err(|e| KeyError::Invalid(e.to_string()))?;
+            let (kid, jwk) = keys::published_jwk(jwk)?;
+            let mut known = std::iter::once(&self.jwk).chain(&self.published);
+            if !known.any(|j| j.common.key_id.as_deref() == Some(kid.as_str())) {
+                self.published.push(jwk);
             }
-            jwk.common.key_id = Some(kid);
-            jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-            self.published.push(jwk);
         }
         Ok(self)
     }
