@@ -45,25 +45,28 @@ enum Command {
     },
 }
 
-/// Telemetry settings from the environment (OTEL_*), with `up`'s log format.
-fn telemetry_config(format: kit::config::LogFormat) -> kit::config::ServerConfig {
-    #[derive(Parser)]
-    struct FromEnv {
-        #[command(flatten)]
-        server: kit::config::ServerConfig,
+/// Telemetry settings (OTEL_*) as a service would read them, with `format`.
+fn telemetry_config(server: &kit::config::ServerConfig, format: kit::config::LogFormat) -> kit::config::ServerConfig {
+    kit::config::ServerConfig {
+        log_format: format,
+        ..server.clone()
     }
-    let mut config = FromEnv::try_parse_from(["mythoughts"])
-        .map(|f| f.server)
-        .unwrap_or_else(|_| kit::config::ServerConfig::local(0));
-    config.log_format = format;
-    config
 }
 
-async fn run_up(args: up::UpArgs) -> i32 {
+async fn run_up(mut args: up::UpArgs) -> i32 {
     if args.healthcheck {
         return if args.healthy().await { 0 } else { 1 };
     }
-    let _telemetry = kit::telemetry::init("mythoughts", &telemetry_config(args.log_format()));
+    // The services' own variables, read once; `up` then sets what it owns.
+    args.settings = match up::Settings::from_environment() {
+        Ok(settings) => std::sync::Arc::new(settings),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return kit::config::EXIT_CONFIG;
+        }
+    };
+    let telemetry = telemetry_config(&args.settings.frontend.server, args.log_format());
+    let _telemetry = kit::telemetry::init("mythoughts", &telemetry);
     let shutdown = kit::server::shutdown_on_signals();
     let second_signal = shutdown.clone();
     tokio::spawn(async move {
@@ -116,6 +119,13 @@ async fn run_up(args: up::UpArgs) -> i32 {
     }
 }
 
+/// The shared server settings alone, for `seed`'s telemetry.
+#[derive(Parser)]
+struct Telemetry {
+    #[command(flatten)]
+    server: kit::config::ServerConfig,
+}
+
 #[tokio::main]
 async fn main() {
     let cli: Cli = kit::config::parse_or_exit();
@@ -137,7 +147,16 @@ async fn main() {
             thoughts_url,
             password_file,
         }) => {
-            let _telemetry = kit::telemetry::init("mythoughts", &telemetry_config(kit::config::LogFormat::Pretty));
+            let server: kit::config::ServerConfig =
+                match kit::config::assemble::<Telemetry>(kit::config::Source::Environment) {
+                    Ok(t) => t.server,
+                    Err(e) => {
+                        eprintln!("{}", kit::config::first_line(&e));
+                        std::process::exit(kit::config::EXIT_CONFIG);
+                    }
+                };
+            let _telemetry =
+                kit::telemetry::init("mythoughts", &telemetry_config(&server, kit::config::LogFormat::Pretty));
             match seed::seed(&users_url, &thoughts_url, &password_file).await {
                 Ok(r) => {
                     println!("{} users and {} thoughts added", r.users_created, r.thoughts_created);

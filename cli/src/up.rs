@@ -5,9 +5,8 @@
 //! If one service stops on its own, the others are stopped and `up` fails.
 
 use crate::keys;
-use clap::Parser as _;
 use clap::{Args, ValueEnum};
-use kit::config::{LogFormat, StartupError};
+use kit::config::{LogFormat, ServerConfig, StartupError};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use tokio::task::JoinSet;
@@ -27,6 +26,50 @@ pub enum Component {
     Users,
     /// Thoughts and search, on base port + 2.
     Thoughts,
+}
+
+/// Each service's configuration before `up` sets its address, files and
+/// backend URLs: the settings `up` does not own (ADMIN_USERNAME,
+/// SIGNUP_ENABLED, LIST_MAX_ITEMS, ...).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The users service's.
+    pub users: users::Config,
+    /// The thoughts service's.
+    pub thoughts: thoughts::Config,
+    /// The frontend's.
+    pub frontend: frontend::Config,
+}
+
+impl Settings {
+    /// Every service's declared defaults; nothing is read from the
+    /// environment (tests, embedding).
+    pub fn defaults() -> Self {
+        Self {
+            users: kit::config::defaults(),
+            thoughts: kit::config::defaults(),
+            frontend: kit::config::defaults(),
+        }
+    }
+
+    /// Each service's variables as its own binary would read them, parsed
+    /// once when `mythoughts` starts. An invalid value is a configuration
+    /// error naming it.
+    pub fn from_environment() -> Result<Self, StartupError> {
+        use kit::config::{Source, assemble, first_line};
+        let config = |e: clap::Error| StartupError::Config(first_line(&e).trim_start_matches("error: ").to_owned());
+        Ok(Self {
+            users: assemble(Source::Environment).map_err(config)?,
+            thoughts: assemble(Source::Environment).map_err(config)?,
+            frontend: assemble(Source::Environment).map_err(config)?,
+        })
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::defaults()
+    }
 }
 
 /// Flags of `mythoughts up`.
@@ -56,6 +99,10 @@ pub struct UpArgs {
     /// ports and exit 0 when all answer (container health checks need no shell).
     #[arg(long)]
     pub healthcheck: bool,
+    /// The services' other settings (defaults unless the caller reads the
+    /// environment into them, as the `mythoughts` binary does).
+    #[arg(skip)]
+    pub settings: std::sync::Arc<Settings>,
 }
 
 impl UpArgs {
@@ -69,6 +116,7 @@ impl UpArgs {
             demo: false,
             log_format: None,
             healthcheck: false,
+            settings: std::sync::Arc::new(Settings::defaults()),
         }
     }
 
@@ -121,17 +169,6 @@ pub struct System {
     shutdown: CancellationToken,
 }
 
-fn arg(s: impl ToString) -> String {
-    s.to_string()
-}
-
-fn format_name(f: LogFormat) -> &'static str {
-    match f {
-        LogFormat::Json => "json",
-        LogFormat::Pretty => "pretty",
-    }
-}
-
 /// Build, bind and start every selected service. If one cannot start, the
 /// ones already started are stopped before the error is returned.
 pub async fn start(args: &UpArgs, shutdown: CancellationToken) -> Result<System, StartupError> {
@@ -166,19 +203,24 @@ async fn start_all(
             args.port.saturating_add(offset)
         }
     };
-    let host = arg(args.bind);
     // Services reach each other over loopback when bound to every address.
     let local = if args.bind.is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
-        host.clone()
+        args.bind.to_string()
     };
     let local = if local.contains(':') {
         format!("[{local}]")
     } else {
         local
     };
-    let log = format_name(args.log_format());
+    let server = |base: &ServerConfig, port: u16| ServerConfig {
+        host: args.bind,
+        port,
+        log_format: args.log_format(),
+        ..base.clone()
+    };
+    let sqlite = |name: &str| Some(format!("sqlite://{}", data.join(format!("{name}.sqlite3")).display()));
     let mut urls = Urls {
         users: format!("http://{local}:{}", port(1)),
         thoughts: format!("http://{local}:{}", port(2)),
@@ -202,23 +244,12 @@ async fn start_all(
     }
 
     if args.runs(Component::Users) {
-        let config = users::Config::try_parse_from([
-            arg("users-service"),
-            arg("--host"),
-            host.clone(),
-            arg("--port"),
-            arg(port(1)),
-            arg("--log-format"),
-            arg(log),
-            arg("--database-url"),
-            format!("sqlite://{}", data.join("users.sqlite3").display()),
-            arg("--private-key-path"),
-            arg(private_key.display()),
-            // The frontend calls over loopback and forwards the browser's address.
-            arg("--trusted-proxies"),
-            arg("127.0.0.1,::1"),
-        ])
-        .map_err(|e| StartupError::Config(e.to_string()))?;
+        let mut config = args.settings.users.clone();
+        config.server = server(&config.server, port(1));
+        config.database.database_url = sqlite("users");
+        config.private_key_path = private_key;
+        // The frontend calls over loopback and forwards the browser's address.
+        config.trusted_proxies = "127.0.0.1,::1".into();
         let app = users::Application::build(config)
             .instrument(service_span("users"))
             .await?;
@@ -226,22 +257,11 @@ async fn start_all(
         let token = backends_shutdown.clone();
         tasks.spawn(async move { ("users", app.run_until_stopped(token).await) });
     }
-    let public = arg(public_key.display());
     if args.runs(Component::Thoughts) {
-        let config = thoughts::Config::try_parse_from([
-            arg("thoughts-service"),
-            arg("--host"),
-            host.clone(),
-            arg("--port"),
-            arg(port(2)),
-            arg("--log-format"),
-            arg(log),
-            arg("--database-url"),
-            format!("sqlite://{}", data.join("thoughts.sqlite3").display()),
-            arg("--public-key-path"),
-            public.clone(),
-        ])
-        .map_err(|e| StartupError::Config(e.to_string()))?;
+        let mut config = args.settings.thoughts.clone();
+        config.server = server(&config.server, port(2));
+        config.database.database_url = sqlite("thoughts");
+        config.keys.public_key_path = Some(public_key.clone());
         let app = thoughts::Application::build(config)
             .instrument(service_span("thoughts"))
             .await?;
@@ -250,22 +270,11 @@ async fn start_all(
         tasks.spawn(async move { ("thoughts", app.run_until_stopped(token).await) });
     }
     if args.runs(Component::Frontend) {
-        let config = frontend::Config::try_parse_from([
-            arg("frontend-service"),
-            arg("--host"),
-            host.clone(),
-            arg("--port"),
-            arg(port(0)),
-            arg("--log-format"),
-            arg(log),
-            arg("--user-backend-url"),
-            urls.users.clone(),
-            arg("--thoughts-backend-url"),
-            urls.thoughts.clone(),
-            arg("--public-key-path"),
-            public,
-        ])
-        .map_err(|e| StartupError::Config(e.to_string()))?;
+        let mut config = args.settings.frontend.clone();
+        config.server = server(&config.server, port(0));
+        config.user_backend_url = urls.users.clone();
+        config.thoughts_backend_url = urls.thoughts.clone();
+        config.keys.public_key_path = Some(public_key.clone());
         let app = frontend::Application::build(config)
             .instrument(service_span("frontend"))
             .await?;

@@ -4,7 +4,6 @@
 //! thoughts → users for the JWKS.
 
 use axum::routing::post;
-use clap::Parser;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -53,10 +52,6 @@ fn spans(bodies: &[Value]) -> Vec<Span> {
     out
 }
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_signed_in_page_view_is_one_trace_across_all_services() {
     // The OTLP/HTTP (JSON) receiver.
@@ -88,61 +83,28 @@ async fn a_signed_in_page_view_is_one_trace_across_all_services() {
     let keys = testkit::keys();
     let stop = CancellationToken::new();
     let db = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
-    let users = users::Application::build(
-        users::Config::try_parse_from(args(&[
-            "users-service",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--database-url",
-            &db("users.sqlite3"),
-            "--private-key-path",
-            &keys.private_path.display().to_string(),
-        ]))
-        .expect("config"),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("users: {e}"));
+    let users = users::Application::build(users::Config::local(db("users.sqlite3"), &keys.private_path))
+        .await
+        .unwrap_or_else(|e| panic!("users: {e}"));
     let users_url = format!("http://127.0.0.1:{}", users.port());
     tokio::spawn(users.run_until_stopped(stop.clone()));
     let jwks = format!("{users_url}/.well-known/jwks.json");
-    let thoughts = thoughts::Application::build(
-        thoughts::Config::try_parse_from(args(&[
-            "thoughts-service",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--database-url",
-            &db("thoughts.sqlite3"),
-            "--jwks-url",
-            &jwks,
-        ]))
-        .expect("config"),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("thoughts: {e}"));
+    let mut config = thoughts::Config::local(db("thoughts.sqlite3"), &keys.public_path);
+    config.keys.public_key_path = None;
+    config.keys.jwks_url = Some(jwks.clone());
+    let thoughts = thoughts::Application::build(config)
+        .await
+        .unwrap_or_else(|e| panic!("thoughts: {e}"));
     let thoughts_url = format!("http://127.0.0.1:{}", thoughts.port());
     tokio::spawn(thoughts.run_until_stopped(stop.clone()));
-    let frontend = frontend::Application::build(
-        frontend::Config::try_parse_from(args(&[
-            "frontend-service",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--jwks-url",
-            &jwks,
-            "--user-backend-url",
-            &users_url,
-            "--thoughts-backend-url",
-            &thoughts_url,
-        ]))
-        .expect("config"),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("frontend: {e}"));
+    let mut config: frontend::Config = kit::config::defaults();
+    config.server = kit::config::ServerConfig::local(0);
+    config.keys.jwks_url = Some(jwks.clone());
+    config.user_backend_url = users_url.clone();
+    config.thoughts_backend_url = thoughts_url.clone();
+    let frontend = frontend::Application::build(config)
+        .await
+        .unwrap_or_else(|e| panic!("frontend: {e}"));
     let frontend_url = format!("http://127.0.0.1:{}", frontend.port());
     tokio::spawn(frontend.run_until_stopped(stop.clone()));
 

@@ -35,6 +35,64 @@ pub fn parse_or_exit<T: Parser>() -> T {
     }
 }
 
+/// Where [`assemble`] takes a configuration's values from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The declared defaults only: nothing is read from the environment, so
+    /// tests and embedding code get the same values on every machine.
+    Defaults,
+    /// The environment, then the declared defaults (what a service binary
+    /// reads, minus its command line).
+    Environment,
+}
+
+/// Build a service's configuration without a command line: every value from
+/// `source`, to be adjusted field by field in code afterwards.
+///
+/// A setting that is required and has no default (a backend URL) comes back
+/// empty: the caller sets it. Values are checked as the binary would check
+/// them, so a bad environment variable is the same one-line error.
+pub fn assemble<T: Parser>(source: Source) -> Result<T, clap::Error> {
+    let command = T::command();
+    let name = command.get_name().to_owned();
+    let command = command.mut_args(|arg| {
+        let arg = match source {
+            Source::Defaults => arg.env(None),
+            Source::Environment => arg,
+        };
+        if arg.is_required_set() {
+            arg.required(false).default_value("")
+        } else {
+            arg
+        }
+    });
+    let mut matches = command.try_get_matches_from([name])?;
+    T::from_arg_matches_mut(&mut matches)
+}
+
+/// [`assemble`] from the declared defaults, for code that builds a
+/// configuration it knows to be valid (tests, the all-in-one launcher).
+pub fn defaults<T: Parser>() -> T {
+    match assemble(Source::Defaults) {
+        Ok(config) => config,
+        // Only a default that does not parse as its own type gets here: a
+        // programming error in the declaration, found by every test.
+        Err(e) => panic!(
+            "the declared defaults of {} do not parse: {e}",
+            std::any::type_name::<T>()
+        ),
+    }
+}
+
+/// The first line of a clap error, for the "one line, exit 64" rule.
+pub fn first_line(err: &clap::Error) -> String {
+    let text = err.to_string();
+    text.lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or("error: invalid configuration")
+        .to_owned()
+}
+
 /// Print one line naming the configuration problem and exit with [`EXIT_CONFIG`].
 pub fn exit_config(message: impl std::fmt::Display) -> ! {
     eprintln!("configuration error: {message}");
@@ -271,6 +329,32 @@ impl StartupError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A configuration reading `PATH`, which every test process has.
+    #[derive(Debug, Parser)]
+    struct Probe {
+        #[arg(long, env = "PATH", default_value = "declared")]
+        path: String,
+        #[arg(long, env = "MYTHOUGHTS_PROBE_URL_NEVER_SET")]
+        url: String,
+        #[arg(long, default_value_t = 7)]
+        count: u32,
+    }
+
+    #[test]
+    fn defaults_ignore_the_environment_and_leave_required_values_empty() {
+        let probe: Probe = defaults();
+        assert_eq!(probe.path, "declared");
+        assert_eq!(probe.url, "", "a required setting has no default: the caller sets it");
+        assert_eq!(probe.count, 7);
+    }
+
+    #[test]
+    fn the_environment_source_reads_variables_like_the_binary_does() {
+        let probe: Probe = assemble(Source::Environment).expect("parsed");
+        assert_eq!(probe.path, std::env::var("PATH").expect("PATH is set"));
+        assert_eq!(probe.count, 7);
+    }
 
     fn postgres(host: &str, password: Option<&str>) -> DatabaseConfig {
         DatabaseConfig {

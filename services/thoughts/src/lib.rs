@@ -44,6 +44,23 @@ pub struct Config {
     pub list_max_items: u32,
 }
 
+impl Config {
+    /// A configuration built in code, reading nothing from the environment:
+    /// loopback, a free port, no drain, readable logs, the database at
+    /// `database_url`, tokens verified with the PEM public key at
+    /// `public_key_path`; every other setting at its declared default.
+    /// Adjust fields afterwards (e.g. `keys.jwks_url`).
+    pub fn local(database_url: impl Into<String>, public_key_path: impl Into<std::path::PathBuf>) -> Self {
+        let mut config = Self {
+            server: ServerConfig::local(0),
+            database: DatabaseConfig::with_url(database_url),
+            ..kit::config::defaults()
+        };
+        config.keys.public_key_path = Some(public_key_path.into());
+        config
+    }
+}
+
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {

@@ -90,6 +90,21 @@ pub struct Config {
     pub max_concurrent_hashes: usize,
 }
 
+impl Config {
+    /// A configuration built in code, reading nothing from the environment:
+    /// loopback, a free port, no drain, readable logs, the database at
+    /// `database_url` and the signing key at `private_key_path`; every other
+    /// setting at its declared default. Adjust fields afterwards.
+    pub fn local(database_url: impl Into<String>, private_key_path: impl Into<PathBuf>) -> Self {
+        Self {
+            server: ServerConfig::local(0),
+            database: DatabaseConfig::with_url(database_url),
+            private_key_path: private_key_path.into(),
+            ..kit::config::defaults()
+        }
+    }
+}
+
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {

@@ -157,10 +157,11 @@ async fn keys_from_a_jwks_url_verify_tokens_and_a_new_kid_triggers_a_refetch() {
     let (kid_a, jwk_a) = jwk_for(&testkit::keys().private_pem);
     let (kid_b, jwk_b) = jwk_for(&testkit::other_keys().private_pem);
     let jwks = jwks_server(vec![jwk_a.clone()]).await;
-    let app = spawn_with(
-        Engine::Sqlite,
-        &["--jwks-url", &jwks.url, "--jwks-min-refresh-seconds", "0"],
-    )
+    let app = spawn_with(Engine::Sqlite, |c| {
+        c.keys.public_key_path = None;
+        c.keys.jwks_url = Some(jwks.url.clone());
+        c.keys.jwks_min_refresh_seconds = 0;
+    })
     .await;
     let claims = json!({"username": "bruce", "iat": now(), "exp": now() + 3600});
     let token_a = sign_with(&claims, Algorithm::RS256, &testkit::keys().private_pem, Some(&kid_a));
@@ -227,10 +228,11 @@ async fn keys_from_a_jwks_url_verify_tokens_and_a_new_kid_triggers_a_refetch() {
 async fn unknown_kids_do_not_make_the_service_hammer_the_jwks_url() {
     let (_, jwk_a) = jwk_for(&testkit::keys().private_pem);
     let jwks = jwks_server(vec![jwk_a]).await;
-    let app = spawn_with(
-        Engine::Sqlite,
-        &["--jwks-url", &jwks.url, "--jwks-min-refresh-seconds", "60"],
-    )
+    let app = spawn_with(Engine::Sqlite, |c| {
+        c.keys.public_key_path = None;
+        c.keys.jwks_url = Some(jwks.url.clone());
+        c.keys.jwks_min_refresh_seconds = 60;
+    })
     .await;
     let claims = json!({"username": "mallory", "iat": now(), "exp": now() + 3600});
     for i in 0..20 {

@@ -1,9 +1,9 @@
 //! Start a thoughts service for one test, mint tokens, talk to it.
 
-use clap::Parser;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::time::Duration;
 pub use testkit::Engine;
 use tokio_util::sync::CancellationToken;
 
@@ -11,6 +11,8 @@ use tokio_util::sync::CancellationToken;
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// The typed client other services use, for set-up steps.
+    pub api: thoughts_api::Client,
     shutdown: CancellationToken,
     _db: testkit::TestDatabase,
 }
@@ -21,26 +23,11 @@ impl Drop for TestApp {
     }
 }
 
-/// Start the service verifying with the test public key, plus `extra` flags.
-pub async fn spawn_with(engine: Engine, extra: &[&str]) -> TestApp {
+/// Start the service verifying with the test public key, changed by `adjust`.
+pub async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut thoughts::Config)) -> TestApp {
     let db = testkit::database(engine).await;
-    let key_path = testkit::keys().public_path.display().to_string();
-    let mut args = vec![
-        "thoughts-service",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--log-format",
-        "pretty",
-        "--database-url",
-        &db.url,
-    ];
-    if !extra.contains(&"--jwks-url") {
-        args.extend_from_slice(&["--public-key-path", &key_path]);
-    }
-    args.extend_from_slice(extra);
-    let config = thoughts::Config::try_parse_from(args).expect("valid test configuration");
+    let mut config = thoughts::Config::local(&db.url, &testkit::keys().public_path);
+    adjust(&mut config);
     let app = thoughts::Application::build(config)
         .await
         .unwrap_or_else(|e| panic!("thoughts service failed to start: {e}"));
@@ -49,6 +36,7 @@ pub async fn spawn_with(engine: Engine, extra: &[&str]) -> TestApp {
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     testkit::wait_ready(&base).await;
     TestApp {
+        api: thoughts_api::Client::new(&base, Duration::from_secs(2), Duration::from_secs(30)).expect("client"),
         base,
         client: reqwest::Client::new(),
         shutdown,
@@ -58,7 +46,7 @@ pub async fn spawn_with(engine: Engine, extra: &[&str]) -> TestApp {
 
 /// Start the service with the default test configuration.
 pub async fn spawn(engine: Engine) -> TestApp {
-    spawn_with(engine, &[]).await
+    spawn_with(engine, |_| {}).await
 }
 
 fn now() -> i64 {
@@ -99,11 +87,13 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// Post a thought as `username`; returns the created thought.
+    /// Post a thought as `username` through the typed client; returns the
+    /// created thought as JSON.
     pub async fn post_thought(&self, username: &str, text: &str) -> Value {
-        let r = self.post_thought_with(&bearer(username), text).await;
-        assert_eq!(r.status(), StatusCode::CREATED);
-        r.json().await.expect("json")
+        match self.api.create(&bearer(username), text).await {
+            Ok(thought) => serde_json::to_value(thought).expect("a thought is JSON"),
+            Err(e) => panic!("posting {text:?} as {username} failed: {e}"),
+        }
     }
 
     /// Post a thought with an arbitrary `Authorization` value.

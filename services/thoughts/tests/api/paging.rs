@@ -45,7 +45,7 @@ testkit::both_engines! {
     }
 
     async fn an_unpaged_list_is_capped_and_links_to_the_rest(engine) {
-        let app = spawn_with(engine, &["--list-max-items", "3"]).await;
+        let app = spawn_with(engine, |c| c.list_max_items = 3).await;
         for i in 1..=5 {
             app.post_thought("bruce", &format!("t{i}")).await;
         }

@@ -3,29 +3,14 @@
 //! each migration is applied exactly once (the migrator takes an advisory
 //! lock; a start-up that still fails is retried).
 
-use clap::Parser;
 use sqlx::Connection;
 use testkit::Engine;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_starting_together_on_a_new_database_apply_each_migration_once() {
     let db = testkit::database(Engine::Postgres).await;
-    let key = testkit::keys().public_path.display().to_string();
     let starts = (0..4).map(|_| {
-        let args = [
-            "thoughts-service",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--log-format",
-            "pretty",
-            "--database-url",
-            &db.url,
-            "--public-key-path",
-            &key,
-        ];
-        let config = thoughts::Config::try_parse_from(args).expect("valid test configuration");
+        let config = thoughts::Config::local(&db.url, &testkit::keys().public_path);
         tokio::spawn(thoughts::Application::build(config))
     });
     let mut apps = Vec::new();

@@ -65,7 +65,7 @@ testkit::both_engines! {
     }
 
     async fn sign_up_can_be_switched_off(engine) {
-        let app = spawn_with(engine, &["--signup-enabled", "false"]).await;
+        let app = spawn_with(engine, |c| c.signup_enabled = false).await;
         assert_eq!(app.sign_up("bruce", "a strong password").await.status(), StatusCode::FORBIDDEN);
         assert_eq!(app.login("bruce", "a strong password").await.0, StatusCode::UNAUTHORIZED);
     }
@@ -100,7 +100,7 @@ testkit::both_engines! {
         // A directory, like a mounted Kubernetes Secret: other entries are ignored.
         std::fs::write(dir.path().join("..data"), "not a key").expect("written");
         std::fs::write(dir.path().join("notes.txt"), "not a key").expect("written");
-        let app = spawn_with(engine, &["--published-public-key-paths", dir.path().to_str().expect("utf-8")]).await;
+        let app = spawn_with(engine, |c| c.published_public_key_paths = vec![dir.path().to_path_buf()]).await;
 
         let jwks: jsonwebtoken::jwk::JwkSet = app.client.get(format!("{}/.well-known/jwks.json", app.base))
             .send().await.expect("sent").json().await.expect("jwks");

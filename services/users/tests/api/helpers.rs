@@ -1,8 +1,8 @@
 //! Start a users service for one test and talk to it.
 
-use clap::Parser;
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::time::Duration;
 pub use testkit::Engine;
 use tokio_util::sync::CancellationToken;
 
@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// The typed client other services use, for set-up steps.
+    pub api: users_api::Client,
     pub admin_username: String,
     pub admin_password: String,
     shutdown: CancellationToken,
@@ -22,31 +24,14 @@ impl Drop for TestApp {
     }
 }
 
-/// Start the service with the default test configuration plus `extra` flags.
-pub async fn spawn_with(engine: Engine, extra: &[&str]) -> TestApp {
+/// Start the service with the default test configuration, changed by `adjust`.
+pub async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut users::Config)) -> TestApp {
     let db = testkit::database(engine).await;
-    let keys = testkit::keys();
     let admin_password = format!("admin-{}", uuid::Uuid::new_v4());
-    let key_path = keys.private_path.display().to_string();
-    let mut args = vec![
-        "users-service",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--log-format",
-        "pretty",
-        "--database-url",
-        &db.url,
-        "--private-key-path",
-        &key_path,
-        "--admin-username",
-        "admin",
-        "--admin-password",
-        &admin_password,
-    ];
-    args.extend_from_slice(extra);
-    let config = users::Config::try_parse_from(args).expect("valid test configuration");
+    let mut config = users::Config::local(&db.url, &testkit::keys().private_path);
+    config.admin_username = Some("admin".into());
+    config.admin_password = Some(admin_password.clone());
+    adjust(&mut config);
     let app = users::Application::build(config)
         .await
         .unwrap_or_else(|e| panic!("users service failed to start: {e}"));
@@ -55,6 +40,7 @@ pub async fn spawn_with(engine: Engine, extra: &[&str]) -> TestApp {
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     testkit::wait_ready(&base).await;
     TestApp {
+        api: users_api::Client::new(&base, Duration::from_secs(2), Duration::from_secs(30)).expect("client"),
         base,
         client: reqwest::Client::new(),
         admin_username: "admin".into(),
@@ -66,7 +52,7 @@ pub async fn spawn_with(engine: Engine, extra: &[&str]) -> TestApp {
 
 /// Start the service with the default test configuration.
 pub async fn spawn(engine: Engine) -> TestApp {
-    spawn_with(engine, &[]).await
+    spawn_with(engine, |_| {}).await
 }
 
 impl TestApp {
@@ -90,9 +76,14 @@ impl TestApp {
 
     /// The administrator's `Bearer <JWT>`.
     pub async fn admin_bearer(&self) -> String {
-        let (status, body) = self.login(&self.admin_username, &self.admin_password).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["Authorized"].as_str().expect("Authorized field").to_owned()
+        let credentials = users_api::Credentials {
+            username: self.admin_username.clone(),
+            password: self.admin_password.clone(),
+        };
+        match self.api.login(&credentials, None).await {
+            Ok(answer) => answer.authorized,
+            Err(e) => panic!("the administrator cannot sign in: {e}"),
+        }
     }
 
     /// Sign up a user through the public endpoint.

@@ -55,7 +55,7 @@ testkit::both_engines! {
     }
 
     async fn too_many_attempts_on_one_account_get_429_with_retry_after(engine) {
-        let app = spawn_with(engine, &["--login-attempts-per-account", "3"]).await;
+        let app = spawn_with(engine, |c| c.login_attempts_per_account = 3).await;
         for _ in 0..3 {
             assert_eq!(app.login("bruce", "wrong password").await.0, StatusCode::UNAUTHORIZED);
         }
@@ -68,7 +68,7 @@ testkit::both_engines! {
     }
 
     async fn too_many_attempts_from_one_address_get_429(engine) {
-        let app = spawn_with(engine, &["--login-attempts-per-address", "4"]).await;
+        let app = spawn_with(engine, |c| c.login_attempts_per_address = 4).await;
         for name in ["a", "b", "c", "d"] {
             assert_eq!(app.login(name, "wrong password").await.0, StatusCode::UNAUTHORIZED);
         }
@@ -90,7 +90,10 @@ async fn login_from(app: &crate::helpers::TestApp, forwarded_for: &str, username
 
 testkit::both_engines! {
     async fn behind_a_trusted_proxy_each_end_user_has_their_own_address_limit(engine) {
-        let app = spawn_with(engine, &["--login-attempts-per-address", "2", "--trusted-proxies", "127.0.0.1,::1"]).await;
+        let app = spawn_with(engine, |c| {
+            c.login_attempts_per_address = 2;
+            c.trusted_proxies = "127.0.0.1,::1".into();
+        }).await;
         assert_eq!(login_from(&app, "203.0.113.1", "a").await, StatusCode::UNAUTHORIZED);
         assert_eq!(login_from(&app, "203.0.113.1", "b").await, StatusCode::UNAUTHORIZED);
         assert_eq!(login_from(&app, "203.0.113.1", "c").await, StatusCode::TOO_MANY_REQUESTS);
@@ -98,14 +101,14 @@ testkit::both_engines! {
     }
 
     async fn forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit(engine) {
-        let app = spawn_with(engine, &["--login-attempts-per-address", "2"]).await;
+        let app = spawn_with(engine, |c| c.login_attempts_per_address = 2).await;
         assert_eq!(login_from(&app, "203.0.113.1", "a").await, StatusCode::UNAUTHORIZED);
         assert_eq!(login_from(&app, "203.0.113.2", "b").await, StatusCode::UNAUTHORIZED);
         assert_eq!(login_from(&app, "203.0.113.3", "c").await, StatusCode::TOO_MANY_REQUESTS);
     }
 
     async fn successful_logins_never_lock_an_account(engine) {
-        let app = spawn_with(engine, &["--login-attempts-per-account", "2"]).await;
+        let app = spawn_with(engine, |c| c.login_attempts_per_account = 2).await;
         app.sign_up("bruce", "a strong password").await;
         for _ in 0..5 {
             assert_eq!(app.login("bruce", "a strong password").await.0, StatusCode::OK);
