@@ -64,21 +64,59 @@ pub enum Engine {
     Postgres,
 }
 
-/// A fresh, empty database for one test; dropping it removes SQLite files.
+/// A fresh, empty database for one test; dropping it removes it (the
+/// SQLite file, or the PostgreSQL database with its connections).
 #[derive(Debug)]
 pub struct TestDatabase {
     /// Connection URL for the service under test.
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database to drop, and the server URL to drop it from.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop may run inside the test's runtime, which cannot be blocked
+        // on: a short-lived thread with its own runtime does the work.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                // `with (force)` ends the connections a stopping service still holds.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "drop database if exists \"{name}\" with (force)"
+                )))
+                .execute(&mut conn)
+                .await
+                .map_err(std::io::Error::other)?;
+                Ok::<_, std::io::Error>(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("testkit: the test database was not dropped: {e}");
+        }
+    }
 }
 
 /// A fresh database on `engine`.
 pub async fn database(engine: Engine) -> TestDatabase {
+    init_logs();
     match engine {
         Engine::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
-            TestDatabase { url, _dir: Some(dir) }
+            TestDatabase {
+                url,
+                _dir: Some(dir),
+                postgres: None,
+            }
         }
         Engine::Postgres => {
             let admin = postgres_admin_url();
@@ -93,6 +131,7 @@ pub async fn database(engine: Engine) -> TestDatabase {
             TestDatabase {
                 url: with_database(&admin, &name),
                 _dir: None,
+                postgres: Some((admin, name)),
             }
         }
     }
@@ -235,8 +274,34 @@ fn start_cluster(dir: &Path) -> Result<String, String> {
     Ok(url)
 }
 
+/// With `TEST_LOG` set, the services' logs of this test process go to the
+/// test's output (shown for failing tests; `TEST_LOG=debug` or any
+/// `RUST_LOG`-style filter picks the level, any other value means `info`).
+/// Without it, nothing is printed. Idempotent; called by [`database`] and
+/// [`wait_ready`], so suites need not call it themselves.
+pub fn init_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let Ok(value) = std::env::var("TEST_LOG") else {
+            return;
+        };
+        let directives = match value.as_str() {
+            "" | "1" | "true" | "yes" | "on" => "info",
+            filter => filter,
+        };
+        let filter = tracing_subscriber::EnvFilter::try_new(directives)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // Another subscriber may be installed already (a test of telemetry).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 /// Poll `GET {base}/readyz` until it answers 200, for at most 20 seconds.
 pub async fn wait_ready(base: &str) {
+    init_logs();
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -273,6 +338,27 @@ macro_rules! both_engines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_postgres_test_database_is_gone_even_with_open_connections() {
+        let db = database(Engine::Postgres).await;
+        let name = db
+            .url
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.split('?').next())
+            .expect("name")
+            .to_owned();
+        let _held = sqlx::PgConnection::connect(&db.url).await.expect("connected");
+        drop(db);
+        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("admin");
+        let left: i64 = sqlx::query_scalar("select count(*) from pg_database where datname = $1")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("counted");
+        assert_eq!(left, 0, "{name} still exists");
+    }
 
     #[test]
     fn the_database_name_is_replaced_in_urls() {
