@@ -6,6 +6,7 @@
 //! It knows no service: each suite starts its own application.
 
 pub mod process;
+pub mod readme;
 
 use sqlx::Connection;
 use std::path::{Path, PathBuf};

@@ -5,6 +5,7 @@
 
 mod admin;
 mod auth;
+mod docs;
 mod helpers;
 mod lifecycle;
 mod paging;

@@ -3,5 +3,6 @@
 
 mod accounts;
 mod chassis;
+mod docs;
 mod helpers;
 mod login;
