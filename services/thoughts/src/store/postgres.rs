@@ -90,8 +90,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn postgres_search_uses_the_trigram_gin_index() {
+    /// A PostgreSQL database with 50 000 thoughts by seven authors, analysed.
+    async fn seeded() -> (testkit::TestDatabase, Database) {
         let tdb = testkit::database(Engine::Postgres).await;
         let db = Database::connect_and_migrate("thoughts", &tdb.url, 2, MIGRATIONS, Duration::from_secs(10))
             .await
@@ -101,7 +101,7 @@ mod tests {
         };
         // Enough varied rows for the planner to prefer an index (ASCII text,
         // so lower() folds exactly like the service). md5(12345) starts with
-        // 827ccb0eea8a.
+        // 827ccb0eea8a; 12345 % 7 == 4.
         sqlx::query(
             "insert into thoughts (username, text, folded, timestamp) \
              select 'user' || (i % 7), 'Note ' || md5(i::text), 'note ' || md5(i::text), now() \
@@ -116,19 +116,36 @@ mod tests {
             .execute(pool)
             .await
             .expect("analyze");
+        (tdb, db)
+    }
+
+    /// The `explain` lines of `s` in `scope`, bound with `cursor`.
+    async fn plan(db: &Database, scope: Scope<'_>, s: &Search, cursor: i64) -> Vec<String> {
+        let Pool::Postgres(pool) = db.pool() else {
+            unreachable!("postgres")
+        };
+        let mut explain = sqlx::query(sqlx::AssertSqlSafe(format!("explain {}", s.sql)));
+        if let Scope::Author(author) = scope {
+            explain = explain.bind(author);
+        }
+        explain
+            .bind(s.needle.as_str())
+            .bind(cursor)
+            .bind(1001_i64)
+            .fetch_all(pool)
+            .await
+            .expect("explain")
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn postgres_search_uses_the_trigram_gin_index() {
+        let (_tdb, db) = seeded().await;
         let needle = needle("827CCB0EEA");
         for (order, cursor) in [(Order::OldestFirst, 0), (Order::NewestFirst, i64::MAX)] {
-            let s = search(Scope::Everyone, &needle, order);
-            let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("explain {}", s.sql)))
-                .bind(s.needle.as_str())
-                .bind(cursor)
-                .bind(1001_i64)
-                .fetch_all(pool)
-                .await
-                .expect("explain")
-                .iter()
-                .map(|r| r.get::<String, _>(0))
-                .collect();
+            let plan = plan(&db, Scope::Everyone, &search(Scope::Everyone, &needle, order), cursor).await;
             assert!(plan.iter().any(|l| l.contains("thoughts_folded_trgm")), "{plan:#?}");
             let query = Query {
                 scope: Scope::Everyone,
@@ -142,6 +159,40 @@ mod tests {
             let found = list(&db, &query).await.expect("search");
             assert_eq!(found.len(), 1);
             assert!(found[0].text.starts_with("Note 827ccb0eea8a"));
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres_search_in_one_authors_thoughts_uses_the_cheaper_index() {
+        let (_tdb, db) = seeded().await;
+        for (author, found) in [("user4", 1), ("user3", 0)] {
+            let scope = Scope::Author(author);
+            // A selective needle goes through the trigram index; one too short
+            // to hold a trigram walks the author's thoughts instead.
+            for (needle, index) in [
+                (needle("827CCB0EEA"), "thoughts_folded_trgm"),
+                (needle("82"), "thoughts_username_id"),
+            ] {
+                for (order, cursor) in [(Order::OldestFirst, 0), (Order::NewestFirst, i64::MAX)] {
+                    let plan = plan(&db, scope, &search(scope, &needle, order), cursor).await;
+                    assert!(plan.iter().any(|l| l.contains(index)), "{plan:#?}");
+                    assert!(!plan.iter().any(|l| l.contains("Seq Scan")), "{plan:#?}");
+                    let query = Query {
+                        scope,
+                        needle: Some(&needle),
+                        page: Page {
+                            limit: 1000,
+                            cursor,
+                            order,
+                        },
+                    };
+                    let rows = list(&db, &query).await.expect("search");
+                    assert!(rows.iter().all(|t| t.username == author), "{rows:?}");
+                    if needle.folded().len() > 2 {
+                        assert_eq!(rows.len(), found, "{rows:?}");
+                    }
+                }
+            }
         }
     }
 }
