@@ -1,4 +1,5 @@
-//! Validated input types of the thoughts service.
+//! Validated input types of the thoughts service. No SQL here: `store` encodes
+//! them for each engine.
 
 /// The text of a thought: 1–250 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
