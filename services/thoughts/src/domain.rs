@@ -1,4 +1,5 @@
-//! Validated input types of the thoughts service.
+//! Validated input types of the thoughts service. No SQL here: `store` encodes
+//! them for each engine.
 
 /// The text of a thought: 1–250 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +49,9 @@ pub fn parse_author(s: &str) -> Result<&str, &'static str> {
 }
 
 /// A search needle: non-empty, at most 250 characters (no thought is
-/// longer), matched literally and case-insensitively.
+/// longer), matched literally and case-insensitively. It holds the folded
+/// text only; each engine encodes it for its own SQL (`store::sqlite`,
+/// `store::postgres`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchNeedle {
     folded: String,
@@ -75,31 +78,15 @@ impl SearchNeedle {
     pub fn folded(&self) -> &str {
         &self.folded
     }
+}
 
-    /// Length in characters of the folded needle.
-    pub fn chars(&self) -> usize {
-        self.folded.chars().count()
-    }
-
-    /// An FTS5 phrase matching the needle literally (quotes doubled).
-    pub fn fts_phrase(&self) -> String {
-        format!("\"{}\"", self.folded.replace('"', "\"\""))
-    }
-
-    /// A `LIKE` pattern matching the needle as a substring, with `\` as the
-    /// escape character so that `%` and `_` are literal.
-    pub fn like_pattern(&self) -> String {
-        let mut out = String::with_capacity(self.folded.len() + 2);
-        out.push('%');
-        for c in self.folded.chars() {
-            if matches!(c, '\\' | '%' | '_') {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('%');
-        out
-    }
+/// The order of a list, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// The book's order, ascending ids; the cursor is `after`.
+    OldestFirst,
+    /// *(ext)* `order=desc`: descending ids; the cursor is `before`.
+    NewestFirst,
 }
 
 /// A page request: how many items, in which order, from which cursor.
@@ -107,12 +94,10 @@ impl SearchNeedle {
 pub struct Page {
     /// Items wanted (1–1000).
     pub limit: u32,
-    /// Ascending ids: only ids greater than this; newest first: only ids less than this.
+    /// Oldest first: only ids greater than this; newest first: only ids less than this.
     pub cursor: i64,
-    /// *(ext)* `order=desc`: newest first (cursor `before`) instead of the book's ascending ids (cursor `after`).
-    pub newest_first: bool,
-    /// True when the client asked for paging explicitly.
-    pub explicit: bool,
+    /// Ascending ids (the book's) or newest first.
+    pub order: Order,
 }
 
 impl Page {
@@ -128,7 +113,6 @@ impl Page {
         before: Option<&str>,
         cap: u32,
     ) -> Result<Self, (&'static str, &'static str)> {
-        let explicit = limit.is_some() || after.is_some() || before.is_some();
         let limit = match limit {
             None => cap,
             Some(s) => match s.trim().parse::<u32>() {
@@ -149,8 +133,7 @@ impl Page {
                 Ok(Self {
                     limit,
                     cursor,
-                    newest_first: false,
-                    explicit,
+                    order: Order::OldestFirst,
                 })
             }
             Some("desc") => {
@@ -161,8 +144,7 @@ impl Page {
                 Ok(Self {
                     limit,
                     cursor,
-                    newest_first: true,
-                    explicit,
+                    order: Order::NewestFirst,
                 })
             }
             Some(_) => Err(("order", "must be asc or desc")),
@@ -198,32 +180,19 @@ mod tests {
     }
 
     #[test]
-    fn like_patterns_escape_wildcards() {
-        let n = SearchNeedle::parse("100%_a\\b").expect("valid").expect("non-empty");
-        assert_eq!(n.like_pattern(), "%100\\%\\_a\\\\b%");
-    }
-
-    #[test]
-    fn fts_phrases_double_quotes() {
-        let n = SearchNeedle::parse("say \"Hi\"").expect("valid").expect("non-empty");
-        assert_eq!(n.fts_phrase(), "\"say \"\"hi\"\"\"");
-    }
-
-    #[test]
     fn paging_parameters_are_checked() {
         let page = |limit, order, after, before| Page::parse(limit, order, after, before, 1000);
-        let asc = |limit, cursor, explicit| {
+        let asc = |limit, cursor| {
             Ok(Page {
                 limit,
                 cursor,
-                newest_first: false,
-                explicit,
+                order: Order::OldestFirst,
             })
         };
-        assert_eq!(page(None, None, None, None), asc(1000, 0, false));
-        assert_eq!(page(Some("10"), None, Some("5"), None), asc(10, 5, true));
+        assert_eq!(page(None, None, None, None), asc(1000, 0));
+        assert_eq!(page(Some("10"), None, Some("5"), None), asc(10, 5));
         let desc = page(None, Some("desc"), None, None).expect("valid");
-        assert!(desc.newest_first && desc.cursor == i64::MAX);
+        assert!(desc.order == Order::NewestFirst && desc.cursor == i64::MAX);
         assert_eq!(page(Some("3"), Some("desc"), None, Some("9")).map(|p| p.cursor), Ok(9));
         assert!(page(Some("0"), None, None, None).is_err());
         assert!(page(Some("1001"), None, None, None).is_err());
@@ -241,21 +210,6 @@ mod tests {
         fn any_text_of_1_to_250_chars_after_trim_is_valid(s in "\\PC{0,300}") {
             let n = s.trim().chars().count();
             prop_assert_eq!(ThoughtText::parse(&s).is_ok(), (1..=250).contains(&n));
-        }
-
-        #[test]
-        fn a_like_pattern_has_no_unescaped_wildcards(s in "[a-z%_\\\\]{1,20}") {
-            let needle = SearchNeedle::parse(&s).expect("valid").expect("non-empty");
-            let pattern = needle.like_pattern();
-            let inner = &pattern[1..pattern.len() - 1];
-            let mut chars = inner.chars();
-            while let Some(c) = chars.next() {
-                if c == '\\' {
-                    prop_assert!(matches!(chars.next(), Some('\\' | '%' | '_')));
-                } else {
-                    prop_assert!(c != '%' && c != '_');
-                }
-            }
         }
 
         #[test]

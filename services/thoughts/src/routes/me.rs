@@ -12,10 +12,17 @@ use kit::Params;
 use thoughts_api::Thought;
 use tokens::AuthUser;
 
-/// The caller's thoughts, ascending id (paged like `/api/thoughts/`).
+/// The caller's thoughts, ascending id or newest first; `search` keeps those
+/// containing it (case-insensitive, literal). Paged like `/api/thoughts/`.
 #[utoipa::path(
     get, path = "/api/me/thoughts/", tag = "thoughts", security(("bearer" = [])),
-    params(("limit" = Option<u32>, Query, description = "page size, 1-1000"), ("after" = Option<i64>, Query, description = "only ids greater than this"), ("order" = Option<String>, Query, description = "asc (default) or desc"), ("before" = Option<i64>, Query, description = "with order=desc: only ids less than this")),
+    params(
+        ("search" = Option<String>, Query, description = "case-insensitive literal substring"),
+        ("limit" = Option<u32>, Query, description = "page size, 1-1000"),
+        ("after" = Option<i64>, Query, description = "only ids greater than this (cursor)"),
+        ("order" = Option<String>, Query, description = "asc (default) or desc: newest first"),
+        ("before" = Option<i64>, Query, description = "with order=desc: only ids less than this (cursor)"),
+    ),
     responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody), (status = 401, body = kit::ErrorBody))
 )]
 pub async fn list_my_thoughts(
@@ -23,7 +30,7 @@ pub async fn list_my_thoughts(
     caller: AuthUser,
     params: Params,
 ) -> Result<Response, ApiError> {
-    super::list_response(&state, "/api/me/thoughts/", Some(&caller.username), &params, false).await
+    super::list_response(&state, super::List::Mine(&caller.username), &params).await
 }
 
 /// Post a thought as the caller: 201 Thought.

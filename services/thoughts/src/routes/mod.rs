@@ -5,9 +5,9 @@ pub mod me;
 pub mod thoughts;
 
 use crate::AppState;
-use crate::domain::{Page, SearchNeedle};
+use crate::domain::{Order, Page, SearchNeedle, parse_author};
 use crate::error::ApiError;
-use crate::store;
+use crate::store::{self, Scope};
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -31,29 +31,40 @@ fn parse_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
 }
 
-/// A list response: a page of thoughts, ascending id, with a `Link: rel="next"`
-/// header when more follow.
-async fn list_response(
-    state: &AppState,
-    path: &'static str,
-    username: Option<&str>,
-    params: &Params,
-    searchable: bool,
-) -> Result<Response, ApiError> {
-    let search = if searchable { params.get("search") } else { None };
+/// Which list endpoint is answering.
+#[derive(Debug, Clone, Copy)]
+enum List<'a> {
+    /// `GET /api/thoughts/`: everyone's, or one author's with `username=`.
+    Everyone,
+    /// `GET /api/me/thoughts/`: the caller's own (`username=` means nothing here).
+    Mine(&'a str),
+}
+
+/// A list response: a page of thoughts in the requested order (ascending id
+/// by default, newest first with `order=desc`), only those containing
+/// `search` when given, with a `Link: rel="next"` header when more follow.
+async fn list_response(state: &AppState, list: List<'_>, params: &Params) -> Result<Response, ApiError> {
+    let search = params.get("search").filter(|s| !s.is_empty());
     let needle = match search {
         Some(s) => SearchNeedle::parse(s).map_err(|e| ApiError::field("search", e))?,
         None => None,
     };
-    // (ext) `username` narrows the public list to one author's thoughts.
-    let author = match params.get("username").filter(|u| searchable && !u.is_empty()) {
-        Some(u) => Some(crate::domain::parse_author(u).map_err(|e| ApiError::field("username", e))?),
-        None => None,
+    let (path, scope, author) = match list {
+        List::Mine(caller) => ("/api/me/thoughts/", Scope::Author(caller), None),
+        List::Everyone => {
+            // (ext) `username` narrows the public list to one author's thoughts.
+            match params.get("username").filter(|u| !u.is_empty()) {
+                Some(u) => {
+                    let author = parse_author(u).map_err(|e| ApiError::field("username", e))?;
+                    if needle.is_some() {
+                        return Err(ApiError::field("username", "cannot be combined with search"));
+                    }
+                    ("/api/thoughts/", Scope::Author(author), Some(author))
+                }
+                None => ("/api/thoughts/", Scope::Everyone, None),
+            }
+        }
     };
-    if author.is_some() && needle.is_some() {
-        return Err(ApiError::field("username", "cannot be combined with search"));
-    }
-    let username = username.or(author);
     let page = Page::parse(
         params.get("limit"),
         params.get("order"),
@@ -65,24 +76,30 @@ async fn list_response(
     if needle.is_some() {
         metrics::counter!("thoughts_searches_total").increment(1);
     }
-    let mut items = store::list(&state.db, username, needle.as_ref(), page).await?;
+    let query = store::Query {
+        scope,
+        needle: needle.as_ref(),
+        page,
+    };
+    let mut items = store::list(&state.db, &query).await?;
     let more = items.len() > page.limit as usize;
     items.truncate(page.limit as usize);
     let mut response = Json(&items).into_response();
     if let (true, Some(last)) = (more, items.last()) {
         let mut query: Vec<(&str, String)> = Vec::new();
-        if let Some(s) = search.filter(|s| !s.is_empty()) {
+        if let Some(s) = search {
             query.push(("search", s.to_owned()));
         }
         if let Some(u) = author {
             query.push(("username", u.to_owned()));
         }
         query.push(("limit", page.limit.to_string()));
-        if page.newest_first {
-            query.push(("order", "desc".to_owned()));
-            query.push(("before", last.id.to_string()));
-        } else {
-            query.push(("after", last.id.to_string()));
+        match page.order {
+            Order::NewestFirst => {
+                query.push(("order", "desc".to_owned()));
+                query.push(("before", last.id.to_string()));
+            }
+            Order::OldestFirst => query.push(("after", last.id.to_string())),
         }
         let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
         if let Ok(value) = HeaderValue::from_str(&format!("<{path}?{qs}>; rel=\"next\"")) {

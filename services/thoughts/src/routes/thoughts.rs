@@ -9,8 +9,9 @@ use axum::response::Response;
 use kit::Params;
 use thoughts_api::Thought;
 
-/// All thoughts, ascending id; `search` keeps those containing it
-/// (case-insensitive, literal). Capped and paged with `Link: rel="next"`.
+/// All thoughts (or one author's with `username`), ascending id or newest
+/// first; `search` keeps those containing it (case-insensitive, literal).
+/// Capped and paged with `Link: rel="next"`.
 #[utoipa::path(
     get, path = "/api/thoughts/", tag = "thoughts",
     params(
@@ -24,7 +25,7 @@ use thoughts_api::Thought;
     responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody))
 )]
 pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
-    super::list_response(&state, "/api/thoughts/", None, &params, true).await
+    super::list_response(&state, super::List::Everyone, &params).await
 }
 
 /// One thought: 200, or 404.

@@ -123,11 +123,29 @@ impl TestApp {
             .send()
             .await
             .expect("sent");
-        assert_eq!(r.status(), StatusCode::OK);
-        let items: Vec<Value> = r.json().await.expect("json");
-        items
-            .iter()
-            .map(|t| t["text"].as_str().expect("text").to_owned())
-            .collect()
+        texts_of(r).await
     }
+
+    /// Texts of `username`'s own thoughts matching `search` (`/api/me/thoughts/`).
+    pub async fn search_mine(&self, username: &str, needle: &str) -> Vec<String> {
+        let r = self
+            .client
+            .get(self.url("/api/me/thoughts/"))
+            .header("authorization", bearer(username))
+            .query(&[("search", needle)])
+            .send()
+            .await
+            .expect("sent");
+        texts_of(r).await
+    }
+}
+
+/// The texts of a 200 list response.
+async fn texts_of(r: reqwest::Response) -> Vec<String> {
+    assert_eq!(r.status(), StatusCode::OK);
+    let items: Vec<Value> = r.json().await.expect("json");
+    items
+        .iter()
+        .map(|t| t["text"].as_str().expect("text").to_owned())
+        .collect()
 }

@@ -102,4 +102,37 @@ testkit::both_engines! {
             .header("authorization", crate::helpers::bearer("bruce")).send().await.expect("sent");
         assert_eq!(texts(mine).await, ["n5"]);
     }
+
+    async fn searching_mine_pages_in_both_orders_and_keeps_the_search(engine) {
+        let app = spawn(engine).await;
+        for i in 1..=4 {
+            app.post_thought("bruce", &format!("match {i}")).await;
+            app.post_thought("stephen", &format!("match s{i}")).await;
+            app.post_thought("bruce", &format!("other {i}")).await;
+        }
+        let get = |url: String| app.client.get(url).header("authorization", bearer("bruce")).send();
+        let r = get(app.url("/api/me/thoughts/?search=MATCH&limit=3")).await.expect("sent");
+        let next = next_link(&r).expect("next");
+        assert!(next.starts_with("/api/me/thoughts/?") && next.contains("search=MATCH"), "{next}");
+        assert_eq!(texts(r).await, ["match 1", "match 2", "match 3"]);
+        let rest = get(app.url(&next)).await.expect("sent");
+        assert!(next_link(&rest).is_none());
+        assert_eq!(texts(rest).await, ["match 4"]);
+
+        let r = get(app.url("/api/me/thoughts/?search=match&order=desc&limit=2")).await.expect("sent");
+        let next = next_link(&r).expect("next");
+        assert!(next.contains("search=match") && next.contains("order=desc") && next.contains("before="), "{next}");
+        assert_eq!(texts(r).await, ["match 4", "match 3"]);
+        let rest = get(app.url(&next)).await.expect("sent");
+        assert!(next_link(&rest).is_none());
+        assert_eq!(texts(rest).await, ["match 2", "match 1"]);
+
+        // A needle shorter than a trigram pages the same way.
+        let r = get(app.url("/api/me/thoughts/?search=2&limit=1")).await.expect("sent");
+        let next = next_link(&r).expect("next");
+        assert_eq!(texts(r).await, ["match 2"]);
+        let rest = get(app.url(&next)).await.expect("sent");
+        assert!(next_link(&rest).is_none());
+        assert_eq!(texts(rest).await, ["other 2"]);
+    }
 }

@@ -1,4 +1,5 @@
-//! Search keeps the book's meaning: case-insensitive, literal substring.
+//! Search keeps the book's meaning: case-insensitive, literal substring, on
+//! everyone's thoughts and on the caller's own.
 
 use crate::helpers::spawn;
 use reqwest::StatusCode;
@@ -80,5 +81,56 @@ testkit::both_engines! {
         app.post_thought("bruce", "ΟΣΜΗ ΚΑΦΕ").await;
         assert_eq!(app.search("ος").await, ["ΟΣΜΗ ΚΑΦΕ"]);
         assert_eq!(app.search("όσμη").await.len(), 0, "accents still count");
+    }
+
+    async fn searching_mine_returns_only_my_matching_thoughts(engine) {
+        let app = spawn(engine).await;
+        app.post_thought("bruce", "Hello World").await;
+        app.post_thought("stephen", "hello from stephen").await;
+        app.post_thought("bruce", "goodbye").await;
+        app.post_thought("bruce", "say HELLO").await;
+        assert_eq!(app.search_mine("bruce", "hello").await, ["Hello World", "say HELLO"]);
+        assert_eq!(app.search_mine("stephen", "HELLO").await, ["hello from stephen"]);
+        assert!(app.search_mine("stephen", "goodbye").await.is_empty(), "not someone else's");
+        assert_eq!(app.search_mine("bruce", "").await.len(), 3, "an empty search filters nothing");
+        assert_eq!(app.search("hello").await.len(), 3, "the public search still sees everyone's");
+    }
+
+    async fn wildcards_are_literal_when_searching_mine(engine) {
+        let app = spawn(engine).await;
+        for text in ["100% sure", "1000 sure", "snake_case", "snakeXcase", "back\\slash"] {
+            app.post_thought("bruce", text).await;
+        }
+        app.post_thought("stephen", "50% theirs").await;
+        assert_eq!(app.search_mine("bruce", "%").await, ["100% sure"]);
+        assert_eq!(app.search_mine("bruce", "100%").await, ["100% sure"]);
+        assert_eq!(app.search_mine("bruce", "_").await, ["snake_case"]);
+        assert_eq!(app.search_mine("bruce", "e_c").await, ["snake_case"]);
+        assert_eq!(app.search_mine("bruce", "k\\s").await, ["back\\slash"]);
+        assert_eq!(app.search_mine("stephen", "%").await, ["50% theirs"]);
+    }
+
+    async fn short_needles_work_when_searching_mine(engine) {
+        let app = spawn(engine).await;
+        for text in ["Über alles", "ubER", "x", "Ωmega"] {
+            app.post_thought("bruce", text).await;
+        }
+        app.post_thought("stephen", "über").await;
+        assert_eq!(app.search_mine("bruce", "Ü").await, ["Über alles"]);
+        assert_eq!(app.search_mine("bruce", "üB").await, ["Über alles"]);
+        assert_eq!(app.search_mine("bruce", "ub").await, ["ubER"]);
+        assert_eq!(app.search_mine("bruce", "X").await, ["x"]);
+        assert_eq!(app.search_mine("bruce", "ω").await, ["Ωmega"]);
+        assert_eq!(app.search_mine("bruce", "ÜBER").await, ["Über alles"]);
+        assert_eq!(app.search_mine("stephen", "ü").await, ["über"]);
+    }
+
+    async fn an_overlong_search_on_mine_is_400(engine) {
+        let app = spawn(engine).await;
+        let r = app.client.get(app.url("/api/me/thoughts/")).header("authorization", crate::helpers::bearer("bruce"))
+            .query(&[("search", "x".repeat(251))]).send().await.expect("sent");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert!(body["errors"]["search"].is_string());
     }
 }

@@ -1,0 +1,250 @@
+//! Database access for thoughts: one engine-neutral API, one module per engine.
+//!
+//! - This module is what routes call ([`insert`], [`get`], [`delete`],
+//!   [`list`] with a [`Query`]) and the SQL that is identical on both engines:
+//!   the CRUD statements and the unfiltered lists.
+//! - [`sqlite`] and [`postgres`] hold what differs: each engine's search SQL and
+//!   how it encodes a [`SearchNeedle`] (an FTS5 phrase or a folded needle on
+//!   SQLite, an escaped `like` pattern on PostgreSQL). The domain knows no SQL.
+//!
+//! Every paged statement, whichever engine, takes its parameters in one order:
+//! the author (only for [`Scope::Author`]), the encoded needle (only when
+//! searching), the cursor, the row limit. [`list`] binds them so; the
+//! `placeholders_follow_the_bind_order` test checks every statement.
+
+mod postgres;
+mod sqlite;
+
+use crate::domain::{Order, Page, SearchNeedle, ThoughtText, fold};
+use kit::db::{Database, Migrations, Pool};
+use kit::on_pool;
+use sqlx::Row;
+use thoughts_api::Thought;
+
+/// The embedded migrations, applied at start-up.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &[(1, "thoughts", include_str!("../../migrations/sqlite/0001_thoughts.sql"))],
+    postgres: &[(
+        1,
+        "thoughts",
+        include_str!("../../migrations/postgres/0001_thoughts.sql"),
+    )],
+};
+
+/// Whose thoughts a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Everyone's.
+    Everyone,
+    /// One author's (the caller's own, or `username=` on the public list).
+    Author(&'a str),
+}
+
+/// One page of a list: whose thoughts, optionally only those containing a
+/// needle, in which order from which cursor.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// Whose thoughts.
+    pub scope: Scope<'a>,
+    /// Only thoughts whose text contains this (case-insensitive, literal).
+    pub needle: Option<&'a SearchNeedle>,
+    /// Size, order and cursor.
+    pub page: Page,
+}
+
+/// One engine's search statement, ready to bind: its SQL, the needle encoded
+/// for it, and whether it may be a cached prepared statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Search {
+    sql: &'static str,
+    needle: String,
+    persistent: bool,
+}
+
+/// Both orders of one paged query shape, as `&'static str`: `$head` (ending
+/// in `where …` or `and`) followed by the page clause on `key`, so the cursor
+/// comparison and the direction are written once and cannot disagree
+/// (`key > cursor order by key` or `key < cursor order by key desc`).
+///
+/// Why a macro over `concat!` and a `match` rather than `format!` at run
+/// time: every statement stays a static string (sqlx takes `&'static str`
+/// without `AssertSqlSafe`, and its statement cache keys on the text), a
+/// request allocates no SQL, and the whole table is visible at compile time.
+macro_rules! paged {
+    ($order:expr, $head:literal, key = $key:literal, cursor = $cursor:literal, limit = $limit:literal) => {
+        match $order {
+            $crate::domain::Order::OldestFirst => {
+                concat!($head, " ", $key, " > ", $cursor, " order by ", $key, " limit ", $limit)
+            }
+            $crate::domain::Order::NewestFirst => {
+                concat!(
+                    $head,
+                    " ",
+                    $key,
+                    " < ",
+                    $cursor,
+                    " order by ",
+                    $key,
+                    " desc limit ",
+                    $limit
+                )
+            }
+        }
+    };
+}
+use paged;
+
+macro_rules! thought_from_row {
+    ($row:expr) => {
+        Thought {
+            id: $row.try_get("id")?,
+            username: $row.try_get("username")?,
+            text: $row.try_get("text")?,
+            timestamp: $row.try_get("timestamp")?,
+        }
+    };
+}
+
+const INSERT: &str = "insert into thoughts (username, text, folded, timestamp) values ($1, $2, $3, $4) \
+     returning id, username, text, timestamp";
+const GET: &str = "select id, username, text, timestamp from thoughts where id = $1";
+const DELETE: &str = "delete from thoughts where id = $1";
+
+/// The unfiltered lists, the same SQL on both engines (the primary key, or
+/// the `(username, id)` index, walked in order and stopped by the limit).
+fn list_sql(scope: Scope<'_>, order: Order) -> &'static str {
+    match scope {
+        Scope::Everyone => paged!(
+            order,
+            "select id, username, text, timestamp from thoughts where",
+            key = "id",
+            cursor = "$1",
+            limit = "$2"
+        ),
+        Scope::Author(_) => paged!(
+            order,
+            "select id, username, text, timestamp from thoughts where username = $1 and",
+            key = "id",
+            cursor = "$2",
+            limit = "$3"
+        ),
+    }
+}
+
+/// Store a new thought by `username`.
+pub async fn insert(db: &Database, username: &str, text: &ThoughtText) -> Result<Thought, sqlx::Error> {
+    let now = kit::time::now();
+    on_pool!(db, |pool| {
+        let row = sqlx::query(INSERT)
+            .bind(username)
+            .bind(text.as_str())
+            .bind(fold(text.as_str()))
+            .bind(now)
+            .fetch_one(pool)
+            .await?;
+        Ok(thought_from_row!(row))
+    })
+}
+
+/// One thought by id.
+pub async fn get(db: &Database, id: i64) -> Result<Option<Thought>, sqlx::Error> {
+    on_pool!(db, |pool| {
+        match sqlx::query(GET).bind(id).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(thought_from_row!(row))),
+            None => Ok(None),
+        }
+    })
+}
+
+/// Delete a thought; true when it existed.
+pub async fn delete(db: &Database, id: i64) -> Result<bool, sqlx::Error> {
+    on_pool!(db, |pool| {
+        let done = sqlx::query(DELETE).bind(id).execute(pool).await?;
+        Ok(done.rows_affected() > 0)
+    })
+}
+
+/// Up to `query.page.limit + 1` thoughts of `query.scope` (the extra one
+/// tells that more exist), in the page's order from its cursor, only those
+/// containing the needle when there is one.
+pub async fn list(db: &Database, query: &Query<'_>) -> Result<Vec<Thought>, sqlx::Error> {
+    let Query { scope, needle, page } = *query;
+    let search = needle.map(|needle| match db.pool() {
+        Pool::Sqlite(_) => sqlite::search(scope, needle, page.order),
+        Pool::Postgres(_) => postgres::search(scope, needle, page.order),
+    });
+    let (sql, persistent) = match &search {
+        Some(s) => (s.sql, s.persistent),
+        None => (list_sql(scope, page.order), true),
+    };
+    let fetch = i64::from(page.limit) + 1;
+    on_pool!(db, |pool| {
+        // The bind order of the module documentation: author, needle, cursor, limit.
+        let mut statement = sqlx::query(sql).persistent(persistent);
+        if let Scope::Author(author) = scope {
+            statement = statement.bind(author);
+        }
+        if let Some(s) = &search {
+            statement = statement.bind(s.needle.as_str());
+        }
+        let rows = statement.bind(page.cursor).bind(fetch).fetch_all(pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(thought_from_row!(row));
+        }
+        Ok(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `$n` placeholders of `sql`, in order of first appearance.
+    fn placeholders(sql: &str) -> Vec<usize> {
+        let mut seen = Vec::new();
+        for piece in sql.split('$').skip(1) {
+            let digits: String = piece.chars().take_while(char::is_ascii_digit).collect();
+            let n = digits.parse().expect("a numbered placeholder");
+            if !seen.contains(&n) {
+                seen.push(n);
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn placeholders_follow_the_bind_order() {
+        let short = SearchNeedle::parse("ab").expect("valid").expect("non-empty");
+        let long = SearchNeedle::parse("abcd").expect("valid").expect("non-empty");
+        for order in [Order::OldestFirst, Order::NewestFirst] {
+            for scope in [Scope::Everyone, Scope::Author("bruce")] {
+                let author = usize::from(scope != Scope::Everyone);
+                let mut statements = vec![(list_sql(scope, order), author + 2)];
+                for needle in [&short, &long] {
+                    statements.push((sqlite::search(scope, needle, order).sql, author + 3));
+                    statements.push((postgres::search(scope, needle, order).sql, author + 3));
+                }
+                for (sql, binds) in statements {
+                    // Numbered as bound: author, needle, cursor, limit.
+                    assert_eq!(placeholders(sql), (1..=binds).collect::<Vec<_>>(), "{sql}");
+                    assert!(sql.ends_with(&format!(" limit ${binds}")), "{sql}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn both_orders_come_from_one_template() {
+        let asc = list_sql(Scope::Author("bruce"), Order::OldestFirst);
+        let desc = list_sql(Scope::Author("bruce"), Order::NewestFirst);
+        assert_eq!(
+            asc,
+            "select id, username, text, timestamp from thoughts where username = $1 and id > $2 order by id limit $3"
+        );
+        assert_eq!(
+            desc,
+            "select id, username, text, timestamp from thoughts where username = $1 and id < $2 order by id desc limit $3"
+        );
+    }
+}
