@@ -98,6 +98,7 @@ impl PageError {
 
     fn status_title_message(&self) -> (StatusCode, &'static str, String) {
         match self {
+            // Redirects: `into_response` answers them before any page.
             Self::SignedOut | Self::SessionEnded => (StatusCode::SEE_OTHER, "Please sign in", String::new()),
             Self::Unavailable { service, .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
