@@ -104,26 +104,6 @@ async fn a_visitor_signs_up_posts_searches_deletes_and_signs_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forms_show_inline_errors_and_keep_what_was_typed() {
-    let system = start_system().await;
-    let mut b = Browser::new(&system.frontend);
-    let short = b.sign_up("weak", "short").await;
-    assert_eq!(short.status, StatusCode::BAD_REQUEST);
-    assert!(short.body.contains("at least 12 characters"), "{}", short.body);
-    assert!(short.body.contains("value=\"weak\""));
-    b.sign_up("taken", "a long enough password").await;
-    let mut other = Browser::new(&system.frontend);
-    let taken = other.sign_up("taken", "a long enough password").await;
-    assert_eq!(taken.status, StatusCode::CONFLICT);
-    assert!(taken.body.contains("username is taken"));
-    let long = "x".repeat(251);
-    let too_long = b.post_thought(&long).await;
-    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
-    assert!(too_long.body.contains("at most 250 characters"), "{}", too_long.body);
-    assert!(too_long.body.contains(&long), "the draft is kept");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_backends_are_reachable_on_their_own_ports_too() {
     let system = start_system().await;
     let client = reqwest::Client::new();

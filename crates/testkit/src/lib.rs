@@ -1,10 +1,12 @@
 //! Test support shared by the services' test suites (dev-dependency only):
 //! key pairs generated at run time, a fresh database per test on SQLite or
 //! PostgreSQL (a throwaway cluster started from the installed binaries, or
-//! the server named by `TEST_DATABASE_URL`), and readiness polling.
+//! the server named by `TEST_DATABASE_URL`), readiness polling, and a
+//! cookie-keeping [`browser::Browser`] for the web pages.
 //!
 //! It knows no service: each suite starts its own application.
 
+pub mod browser;
 pub mod process;
 pub mod readme;
 

@@ -11,6 +11,7 @@ pub mod session;
 pub mod versions;
 pub mod views;
 
+use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
@@ -18,6 +19,7 @@ use axum::response::Response;
 use clap::Parser;
 use kit::config::{ServerConfig, StartupError};
 use kit::server::{Server, Service, ready_check};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokens::{Verifier, VerifierConfig};
 use tokio_util::sync::CancellationToken;
@@ -52,17 +54,59 @@ pub struct Config {
     #[arg(long, env = "THOUGHTS_BACKEND_MIN_VERSION")]
     pub thoughts_backend_min_version: Option<String>,
     /// Deadline to connect to a backend, in milliseconds.
-    #[arg(long, env = "BACKEND_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
+    #[arg(long, env = "BACKEND_CONNECT_TIMEOUT_MS", default_value_t = DEFAULT_BACKEND_CONNECT_TIMEOUT_MS)]
     pub backend_connect_timeout_ms: u64,
     /// Deadline for a whole backend call, in milliseconds.
-    #[arg(long, env = "BACKEND_TIMEOUT_MS", default_value_t = 3000)]
+    #[arg(long, env = "BACKEND_TIMEOUT_MS", default_value_t = DEFAULT_BACKEND_TIMEOUT_MS)]
     pub backend_timeout_ms: u64,
     /// Mark cookies `Secure` (set when the site is served over HTTPS).
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
     /// Minimum password length shown on the sign-up form (the users service enforces it).
-    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12)]
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = DEFAULT_PASSWORD_MIN_LENGTH)]
     pub password_min_length: usize,
+}
+
+const DEFAULT_BACKEND_CONNECT_TIMEOUT_MS: u64 = 1000;
+const DEFAULT_BACKEND_TIMEOUT_MS: u64 = 3000;
+const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
+/// `JWKS_MIN_REFRESH_SECONDS`'s default in [`VerifierConfig`] (a unit test
+/// keeps the two equal).
+const DEFAULT_JWKS_MIN_REFRESH_SECONDS: u64 = 10;
+
+impl Config {
+    /// A configuration built in code, reading no flag and no environment
+    /// (tests, the all-in-one launcher): listen on 127.0.0.1, port 0, no
+    /// shutdown drain, pretty logs ([`ServerConfig::local`]); call the users
+    /// service at `user_backend_url` and the thoughts service at
+    /// `thoughts_backend_url` (`http://host:port`); verify session tokens
+    /// with the PEM public key at `public_key_path`. Everything else is at
+    /// its documented default. Set fields afterwards for the variations, e.g.
+    /// `config.server.port = 8000`, `config.cookie_secure = true`, or
+    /// `config.keys.jwks_url = Some(url)` (with `public_key_path` cleared to
+    /// verify with the JWK Set only).
+    pub fn local(
+        user_backend_url: impl Into<String>,
+        thoughts_backend_url: impl Into<String>,
+        public_key_path: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            server: ServerConfig::local(0),
+            keys: VerifierConfig {
+                public_key_path: Some(public_key_path.into()),
+                jwks_url: None,
+                jwks_min_refresh_seconds: DEFAULT_JWKS_MIN_REFRESH_SECONDS,
+            },
+            user_backend_url: user_backend_url.into(),
+            thoughts_backend_url: thoughts_backend_url.into(),
+            user_backend_min_version: None,
+            thoughts_backend_min_version: None,
+            backend_connect_timeout_ms: DEFAULT_BACKEND_CONNECT_TIMEOUT_MS,
+            backend_timeout_ms: DEFAULT_BACKEND_TIMEOUT_MS,
+            cookie_secure: false,
+            password_min_length: DEFAULT_PASSWORD_MIN_LENGTH,
+        }
+    }
 }
 
 /// Shared state of the handlers.
@@ -71,8 +115,46 @@ pub struct AppState {
     users: users_api::Client,
     thoughts: thoughts_api::Client,
     verifier: Verifier,
+    /// Whether cookies get `Secure`: read by the cookie middleware only.
     cookie_secure: bool,
     password_min_length: usize,
+}
+
+impl AppState {
+    /// Check the backend URLs, load the verification keys and build the
+    /// backend clients (nothing is contacted yet).
+    pub fn new(config: &Config) -> Result<Self, StartupError> {
+        bad_url("USER_BACKEND_URL", &config.user_backend_url)?;
+        bad_url("THOUGHTS_BACKEND_URL", &config.thoughts_backend_url)?;
+        let verifier = config
+            .keys
+            .build()
+            .map_err(|e| StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}")))?;
+        let connect = Duration::from_millis(config.backend_connect_timeout_ms);
+        let timeout = Duration::from_millis(config.backend_timeout_ms);
+        let users = users_api::Client::new(&config.user_backend_url, connect, timeout)
+            .map_err(|e| StartupError::Other(anyhow::anyhow!("{e}")))?;
+        let thoughts = thoughts_api::Client::new(&config.thoughts_backend_url, connect, timeout)
+            .map_err(|e| StartupError::Other(anyhow::anyhow!("{e}")))?;
+        Ok(Self {
+            users,
+            thoughts,
+            verifier,
+            cookie_secure: config.cookie_secure,
+            password_min_length: config.password_min_length,
+        })
+    }
+}
+
+/// Every page with the site's middleware (cookies, security headers) and
+/// the HTML 404 for unknown paths: what [`Application`] serves, minus the
+/// chassis (`/healthz`, `/readyz`, request ids, trailing-slash trimming).
+pub fn router(state: AppState) -> Router {
+    pages::router(state.clone())
+        .layer(middleware::from_fn_with_state(state, session::cookies))
+        .layer(middleware::from_fn(security_headers))
+        // After the layers, as the chassis adds it: a 404 sets no cookie.
+        .fallback(error::not_found)
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -114,30 +196,9 @@ pub struct Application {
 impl Application {
     /// Check the configuration, build the backend clients, bind the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        bad_url("USER_BACKEND_URL", &config.user_backend_url)?;
-        bad_url("THOUGHTS_BACKEND_URL", &config.thoughts_backend_url)?;
-        let verifier = config
-            .keys
-            .build()
-            .map_err(|e| StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}")))?;
-        let connect = Duration::from_millis(config.backend_connect_timeout_ms);
-        let timeout = Duration::from_millis(config.backend_timeout_ms);
-        let users = users_api::Client::new(&config.user_backend_url, connect, timeout)
-            .map_err(|e| StartupError::Other(anyhow::anyhow!("{e}")))?;
-        let thoughts = thoughts_api::Client::new(&config.thoughts_backend_url, connect, timeout)
-            .map_err(|e| StartupError::Other(anyhow::anyhow!("{e}")))?;
-        let state = AppState {
-            users: users.clone(),
-            thoughts: thoughts.clone(),
-            verifier,
-            cookie_secure: config.cookie_secure,
-            password_min_length: config.password_min_length,
-        };
-        let secure = session::CookieSecurity(config.cookie_secure);
-        let api = pages::router(state)
-            .layer(middleware::from_fn(session::ensure_csrf_cookie))
-            .layer(axum::Extension(secure))
-            .layer(middleware::from_fn(security_headers));
+        let state = AppState::new(&config)?;
+        let (users, thoughts) = (state.users.clone(), state.thoughts.clone());
+        let api = router(state);
         let (min_users, min_thoughts) = (
             config.user_backend_min_version.clone(),
             config.thoughts_backend_min_version.clone(),
@@ -192,5 +253,45 @@ impl Application {
     /// Serve until `shutdown` is cancelled, then drain and return.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
         self.server.run(shutdown).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The default clap declares for the flag `id` (nothing is parsed, so
+    /// the environment plays no part).
+    fn declared_default(id: &str) -> String {
+        let command = Config::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_id() == id)
+            .unwrap_or_else(|| panic!("no flag {id}"));
+        arg.get_default_values()
+            .first()
+            .and_then(|v| v.to_str())
+            .unwrap_or_else(|| panic!("{id} has no default"))
+            .to_owned()
+    }
+
+    #[test]
+    fn the_local_config_keeps_the_documented_defaults() {
+        let c = Config::local("http://127.0.0.1:1", "http://127.0.0.1:2", "/keys/public.pem");
+        assert_eq!(c.server.addr().to_string(), "127.0.0.1:0");
+        assert_eq!(c.server.shutdown_drain_seconds, 0);
+        assert_eq!(c.user_backend_url, "http://127.0.0.1:1");
+        assert_eq!(c.thoughts_backend_url, "http://127.0.0.1:2");
+        assert_eq!(c.keys.public_key_path, Some(PathBuf::from("/keys/public.pem")));
+        for (id, value) in [
+            ("backend_connect_timeout_ms", c.backend_connect_timeout_ms.to_string()),
+            ("backend_timeout_ms", c.backend_timeout_ms.to_string()),
+            ("cookie_secure", c.cookie_secure.to_string()),
+            ("password_min_length", c.password_min_length.to_string()),
+            ("jwks_min_refresh_seconds", c.keys.jwks_min_refresh_seconds.to_string()),
+        ] {
+            assert_eq!(value, declared_default(id), "{id}");
+        }
     }
 }

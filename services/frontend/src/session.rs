@@ -4,11 +4,11 @@
 
 use crate::AppState;
 use crate::error::PageError;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponseParts, Response, ResponseParts};
 use tower_http::request_id::RequestId;
 
 /// Name of the session cookie, as the book's frontend.
@@ -29,6 +29,10 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// A signed-in user: the verified username and the token to call backends with.
+///
+/// As an extractor it answers a signed-out visitor with a 303 to `/login/`
+/// ([`PageError::SignedOut`]). Handlers that must refuse a bad CSRF token
+/// first take `Result<SignedIn, PageError>` and apply `?` after the check.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     /// From the token's `username` claim.
@@ -55,7 +59,11 @@ pub struct Ctx {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = std::convert::Infallible;
 
+    /// Verified once per request: later extractions ([`SignedIn`]) reuse it.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(ctx) = parts.extensions.get::<Self>() {
+            return Ok(ctx.clone());
+        }
         let request_id = parts
             .extensions
             .get::<RequestId>()
@@ -85,7 +93,43 @@ impl FromRequestParts<AppState> for Ctx {
             },
             _ => None,
         };
-        Ok(Self { user, csrf, request_id })
+        let ctx = Self { user, csrf, request_id };
+        parts.extensions.insert(ctx.clone());
+        Ok(ctx)
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Ok(ctx) = Ctx::from_request_parts(parts, state).await;
+        ctx.user.ok_or(PageError::SignedOut)
+    }
+}
+
+/// A change of the session cookie that a handler asks for; the [`cookies`]
+/// middleware writes it with the site's attributes (`Secure` or not).
+/// Used as a response part: `(SessionCookie::Clear, see_other("/login/"))`.
+#[derive(Debug, Clone)]
+pub enum SessionCookie {
+    /// Start a session holding `bearer` for `max_age` seconds.
+    Start {
+        /// `Bearer <JWT>` as the users service returned it.
+        bearer: String,
+        /// Seconds until the token expires.
+        max_age: i64,
+    },
+    /// End the session.
+    Clear,
+}
+
+impl IntoResponseParts for SessionCookie {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        res.extensions_mut().insert(self);
+        Ok(res)
     }
 }
 
@@ -93,9 +137,11 @@ fn new_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Middleware: make sure the browser has a CSRF cookie, so that every form
-/// rendered can carry its value.
-pub async fn ensure_csrf_cookie(mut req: Request, next: Next) -> Response {
+/// Middleware writing every cookie of the site, with `Secure` when the
+/// configuration says so: the session cookie a handler asked for with
+/// [`SessionCookie`], and a CSRF cookie for a browser that has none yet (so
+/// that every form rendered can carry its value).
+pub async fn cookies(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let existing = cookie(req.headers(), CSRF_COOKIE)
         .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_owned);
@@ -104,21 +150,26 @@ pub async fn ensure_csrf_cookie(mut req: Request, next: Next) -> Response {
         None => (new_token(), true),
     };
     req.extensions_mut().insert(CsrfToken(token.clone()));
-    let secure = req.extensions().get::<CookieSecurity>().is_some_and(|c| c.0);
     let mut response = next.run(req).await;
-    if fresh {
+    let secure = state.cookie_secure;
+    let session = response
+        .extensions_mut()
+        .remove::<SessionCookie>()
+        .map(|change| match change {
+            SessionCookie::Start { bearer, max_age } => session_cookie(&bearer, max_age, secure),
+            SessionCookie::Clear => clear_session_cookie(secure),
+        });
+    let csrf = fresh.then(|| {
         let attrs = if secure { "; Secure" } else { "" };
-        let value = format!("{CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{attrs}");
+        format!("{CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{attrs}")
+    });
+    for value in session.into_iter().chain(csrf) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
     }
     response
 }
-
-/// Whether cookies get the `Secure` attribute (site served over HTTPS).
-#[derive(Debug, Clone, Copy)]
-pub struct CookieSecurity(pub bool);
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -155,14 +206,14 @@ pub fn check_csrf(headers: &HeaderMap, form_token: Option<&str>) -> Result<(), P
 }
 
 /// `Set-Cookie` for a new session holding `bearer`, living `max_age` seconds.
-pub fn session_cookie(bearer: &str, max_age: i64, secure: bool) -> String {
+fn session_cookie(bearer: &str, max_age: i64, secure: bool) -> String {
     let attrs = if secure { "; Secure" } else { "" };
     // The value holds a space ("Bearer <JWT>"): quote it, as Werkzeug does.
     format!("{SESSION_COOKIE}=\"{bearer}\"; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{attrs}")
 }
 
 /// `Set-Cookie` clearing the session.
-pub fn clear_session_cookie(secure: bool) -> String {
+fn clear_session_cookie(secure: bool) -> String {
     let attrs = if secure { "; Secure" } else { "" };
     format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{attrs}")
 }

@@ -3,7 +3,7 @@
 use super::see_other;
 use crate::AppState;
 use crate::error::{PageError, render};
-use crate::session::{Ctx, check_csrf, clear_session_cookie, session_cookie};
+use crate::session::{Ctx, SessionCookie, check_csrf};
 use crate::views::AccountPage;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,17 +25,17 @@ fn page(state: &AppState, ctx: &Ctx, signup: bool) -> AccountPage {
 }
 
 /// `GET /login/` (signed-in users go home).
-pub async fn show_login(State(state): State<AppState>, ctx: Ctx) -> Response {
+pub async fn show_login(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
     if ctx.user.is_some() {
-        return see_other("/", None);
+        return Ok(see_other("/"));
     }
     render(StatusCode::OK, &page(&state, &ctx, false))
 }
 
 /// `GET /signup/`.
-pub async fn show_signup(State(state): State<AppState>, ctx: Ctx) -> Response {
+pub async fn show_signup(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
     if ctx.user.is_some() {
-        return see_other("/", None);
+        return Ok(see_other("/"));
     }
     render(StatusCode::OK, &page(&state, &ctx, true))
 }
@@ -58,17 +58,20 @@ async fn start_session(
                 reason = rejection.reason(),
                 "the users service issued a token we cannot verify"
             );
-            return Err(ClientError::Unavailable("token not verifiable".into()));
+            return Err(ClientError::Unavailable("users: token not verifiable".into()));
         }
     };
-    Ok(see_other(
-        "/",
-        Some(session_cookie(&bearer, max_age, state.cookie_secure)),
-    ))
+    Ok((SessionCookie::Start { bearer, max_age }, see_other("/")).into_response())
 }
 
-/// Re-render the form with what went wrong.
-fn failed(state: &AppState, ctx: &Ctx, signup: bool, username: &str, error: ClientError) -> Response {
+/// Re-render the form with what went wrong (503 when the users service is down).
+fn failed(
+    state: &AppState,
+    ctx: &Ctx,
+    signup: bool,
+    username: &str,
+    error: ClientError,
+) -> Result<Response, PageError> {
     let mut p = page(state, ctx, signup);
     p.username = username.to_owned();
     let status = match error {
@@ -93,10 +96,9 @@ fn failed(state: &AppState, ctx: &Ctx, signup: bool, username: &str, error: Clie
             };
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST)
         }
-        ClientError::Unavailable(e) => {
-            tracing::warn!(error = %e, "users service unavailable");
+        unavailable @ ClientError::Unavailable(_) => {
             p.error = Some("Signing in is not possible right now: the users service is not answering. Please try again in a moment.".to_owned());
-            StatusCode::SERVICE_UNAVAILABLE
+            return Err(PageError::from(unavailable).showing(&p));
         }
     };
     render(status, &p)
@@ -125,13 +127,11 @@ pub async fn log_in(
     ctx: Ctx,
     headers: HeaderMap,
     params: Params,
-) -> Response {
-    if let Err(e) = check_csrf(&headers, params.get("csrf")) {
-        return e.into_response();
-    }
+) -> Result<Response, PageError> {
+    check_csrf(&headers, params.get("csrf"))?;
     let credentials = credentials(&params);
     match start_session(&state, &ctx, &credentials, &forwarded_for(&headers, peer)).await {
-        Ok(response) => response,
+        Ok(response) => Ok(response),
         Err(e) => failed(&state, &ctx, false, &credentials.username, e),
     }
 }
@@ -143,32 +143,31 @@ pub async fn sign_up(
     ctx: Ctx,
     headers: HeaderMap,
     params: Params,
-) -> Response {
-    if let Err(e) = check_csrf(&headers, params.get("csrf")) {
-        return e.into_response();
-    }
+) -> Result<Response, PageError> {
+    check_csrf(&headers, params.get("csrf"))?;
     let credentials = credentials(&params);
     let users = state.users.with_request_id(&ctx.request_id);
     if let Err(e) = users.sign_up(&credentials, Some(&forwarded_for(&headers, peer))).await {
         return failed(&state, &ctx, true, &credentials.username, e);
     }
     match start_session(&state, &ctx, &credentials, &forwarded_for(&headers, peer)).await {
-        Ok(response) => response,
+        Ok(response) => Ok(response),
         Err(e) => failed(&state, &ctx, false, &credentials.username, e),
     }
 }
 
 /// `GET /logout/` (the book's link): clear the session, go to `/login/`.
-pub async fn log_out(State(state): State<AppState>) -> Response {
-    see_other("/login/", Some(clear_session_cookie(state.cookie_secure)))
+pub async fn log_out() -> Result<Response, PageError> {
+    Ok(signed_out())
 }
 
 /// `POST /logout/` (our form, with a CSRF token).
-pub async fn log_out_form(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    params: Params,
-) -> Result<Response, PageError> {
+pub async fn log_out_form(headers: HeaderMap, params: Params) -> Result<Response, PageError> {
     check_csrf(&headers, params.get("csrf"))?;
-    Ok(see_other("/login/", Some(clear_session_cookie(state.cookie_secure))))
+    Ok(signed_out())
+}
+
+/// To the sign-in page, with the session cookie cleared.
+fn signed_out() -> Response {
+    (SessionCookie::Clear, see_other("/login/")).into_response()
 }

@@ -1,8 +1,8 @@
 //! Public pages: search and a user's thoughts, newest first, paged.
 
-use super::{PAGE_SIZE, before_param, older_href};
+use super::{PAGE_SIZE, before_param, older_href, path_segment};
 use crate::AppState;
-use crate::error::{PageError, render};
+use crate::error::{PageError, render, unavailable_notice};
 use crate::session::Ctx;
 use crate::views::{SearchPage, ThoughtView, UserPage};
 use axum::extract::{Path, State};
@@ -11,66 +11,42 @@ use axum::response::Response;
 use kit::Params;
 use thoughts_api::{ClientError, Listing};
 
-const NOTICE: &str = "The thoughts service is not answering right now. Please try again in a moment.";
-
 /// `GET /search?search=...[&before=id]`.
-pub async fn search(State(state): State<AppState>, ctx: Ctx, params: Params) -> Response {
+pub async fn search(State(state): State<AppState>, ctx: Ctx, params: Params) -> Result<Response, PageError> {
     let query = params.get("search").unwrap_or_default().trim().to_owned();
     let mut layout = ctx.layout();
     layout.search = query.clone();
-    let viewer = ctx.user.as_ref().map(|u| u.username.as_str());
-    if query.is_empty() {
-        return render(
-            StatusCode::OK,
-            &SearchPage {
-                layout,
-                older_href: None,
-                query,
-                thoughts: Vec::new(),
-                loaded: true,
-            },
-        );
+    let mut page = SearchPage {
+        layout,
+        older_href: None,
+        query,
+        thoughts: Vec::new(),
+        loaded: true,
+    };
+    if page.query.is_empty() {
+        return render(StatusCode::OK, &page);
     }
-    let thoughts = state.thoughts.with_request_id(&ctx.request_id);
-    match thoughts
-        .newest(Listing::Search(&query), before_param(&params), PAGE_SIZE)
-        .await
-    {
-        Ok(page) => {
-            let older_href = older_href("/search", &[("search", &query)], page.older);
-            let thoughts = ThoughtView::list(page.items, viewer);
-            render(
-                StatusCode::OK,
-                &SearchPage {
-                    layout,
-                    older_href,
-                    query,
-                    thoughts,
-                    loaded: true,
-                },
-            )
+    let found = state
+        .thoughts
+        .with_request_id(&ctx.request_id)
+        .newest(Listing::Search(&page.query), before_param(&params), PAGE_SIZE)
+        .await;
+    page.loaded = found.is_ok();
+    match found {
+        Ok(found) => {
+            page.older_href = older_href("/search", &[("search", &page.query)], found.older);
+            let viewer = ctx.user.as_ref().map(|u| u.username.as_str());
+            page.thoughts = ThoughtView::list(found.items, viewer);
+            render(StatusCode::OK, &page)
+        }
+        Err(ClientError::Status { status: 400, .. }) => {
+            page.layout.notice =
+                Some("That search cannot run: use at most 250 characters, without control characters.".to_owned());
+            render(StatusCode::BAD_REQUEST, &page)
         }
         Err(e) => {
-            tracing::warn!(error = %e, "search failed");
-            let status = match e {
-                ClientError::Status { status: 400, .. } => StatusCode::BAD_REQUEST,
-                _ => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            layout.notice = Some(if status == StatusCode::BAD_REQUEST {
-                "That search cannot run: use at most 250 characters, without control characters.".to_owned()
-            } else {
-                NOTICE.to_owned()
-            });
-            render(
-                status,
-                &SearchPage {
-                    layout,
-                    older_href: None,
-                    query,
-                    thoughts: Vec::new(),
-                    loaded: false,
-                },
-            )
+            page.layout.notice = Some(unavailable_notice("thoughts"));
+            Err(PageError::from(e).showing(&page))
         }
     }
 }
@@ -85,42 +61,30 @@ pub async fn show_user(
     if username.is_empty() || username.chars().count() > 50 {
         return Err(PageError::NotFound);
     }
-    let viewer = ctx.user.as_ref().map(|u| u.username.as_str());
-    let thoughts = state.thoughts.with_request_id(&ctx.request_id);
-    let mut layout = ctx.layout();
-    Ok(
-        match thoughts
-            .newest(Listing::ByUser(&username), before_param(&params), PAGE_SIZE)
-            .await
-        {
-            Ok(page) => {
-                let path = format!("/users/{}/", super::path_segment(&username));
-                let older_href = older_href(&path, &[], page.older);
-                let thoughts = ThoughtView::list(page.items, viewer);
-                render(
-                    StatusCode::OK,
-                    &UserPage {
-                        layout,
-                        older_href,
-                        username,
-                        thoughts,
-                        loaded: true,
-                    },
-                )
-            }
-            Err(ClientError::Status { status: 400, .. }) => return Err(PageError::NotFound),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot list a user's thoughts");
-                layout.notice = Some(NOTICE.to_owned());
-                let page = UserPage {
-                    layout,
-                    older_href: None,
-                    username,
-                    thoughts: Vec::new(),
-                    loaded: false,
-                };
-                render(StatusCode::SERVICE_UNAVAILABLE, &page)
-            }
-        },
-    )
+    let listed = state
+        .thoughts
+        .with_request_id(&ctx.request_id)
+        .newest(Listing::ByUser(&username), before_param(&params), PAGE_SIZE)
+        .await;
+    let mut page = UserPage {
+        layout: ctx.layout(),
+        older_href: None,
+        username,
+        thoughts: Vec::new(),
+        loaded: listed.is_ok(),
+    };
+    match listed {
+        Ok(listed) => {
+            let path = format!("/users/{}/", path_segment(&page.username));
+            page.older_href = older_href(&path, &[], listed.older);
+            let viewer = ctx.user.as_ref().map(|u| u.username.as_str());
+            page.thoughts = ThoughtView::list(listed.items, viewer);
+            render(StatusCode::OK, &page)
+        }
+        Err(ClientError::Status { status: 400, .. }) => Err(PageError::NotFound),
+        Err(e) => {
+            page.layout.notice = Some(unavailable_notice("thoughts"));
+            Err(PageError::from(e).showing(&page))
+        }
+    }
 }

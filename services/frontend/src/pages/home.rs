@@ -1,152 +1,134 @@
 //! The signed-in user's page: their thoughts, posting and deleting.
 
-use super::see_other;
-use super::{PAGE_SIZE, before_param, older_href};
+use super::{PAGE_SIZE, before_param, older_href, see_other};
 use crate::AppState;
-use crate::error::{PageError, render};
-use crate::session::{Ctx, check_csrf, clear_session_cookie};
+use crate::error::{PageError, render, unavailable_notice};
+use crate::session::{Ctx, SignedIn, check_csrf};
 use crate::views::{HomePage, ThoughtView};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kit::Params;
-use thoughts_api::{ClientError, Listing};
+use thoughts_api::{ClientError, Listing, ThoughtPage};
 
-const NOTICE: &str = "The thoughts service is not answering right now. Please try again in a moment.";
+impl HomePage {
+    /// The home page seen by this request: empty form, no thoughts listed.
+    pub fn new(ctx: &Ctx) -> Self {
+        Self {
+            layout: ctx.layout(),
+            older_href: None,
+            thoughts: Vec::new(),
+            draft: String::new(),
+            error: None,
+            loaded: true,
+        }
+    }
 
-/// `GET /` and `GET /thoughts/[?before=id]`: redirect to `/login/` when signed out.
-pub async fn show_home(State(state): State<AppState>, ctx: Ctx, params: Params) -> Response {
-    let Some(user) = &ctx.user else {
-        return see_other("/login/", None);
-    };
-    let thoughts = state.thoughts.with_request_id(&ctx.request_id);
-    match thoughts
-        .newest(Listing::Mine(&user.bearer), before_param(&params), PAGE_SIZE)
-        .await
-    {
-        Ok(page) => {
-            let older = older_href("/thoughts/", &[], page.older);
-            let list = ThoughtView::list(page.items, Some(&user.username));
-            home(&ctx, StatusCode::OK, list, older, String::new(), None, true)
-        }
-        Err(ClientError::Status { status: 401, .. }) => {
-            see_other("/login/", Some(clear_session_cookie(state.cookie_secure)))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot list thoughts");
-            let mut page = home(
-                &ctx,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Vec::new(),
-                None,
-                String::new(),
-                None,
-                false,
-            );
-            page.headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("5"));
-            page
-        }
+    /// The thoughts to list, newest first.
+    pub fn thoughts(mut self, thoughts: Vec<ThoughtView>) -> Self {
+        self.thoughts = thoughts;
+        self
+    }
+
+    /// The link to the next, older page.
+    pub fn older(mut self, href: Option<String>) -> Self {
+        self.older_href = href;
+        self
+    }
+
+    /// Text to put back in the form.
+    pub fn draft(mut self, text: &str) -> Self {
+        text.clone_into(&mut self.draft);
+        self
+    }
+
+    /// An inline error about the form.
+    pub fn error(mut self, message: String) -> Self {
+        self.error = Some(message);
+        self
+    }
+
+    /// The thoughts could not be loaded: say so above the form.
+    pub fn unloaded(mut self) -> Self {
+        self.loaded = false;
+        self.layout.notice = Some(unavailable_notice("thoughts"));
+        self
+    }
+
+    /// `page` of `user`'s own thoughts, with the link to older ones.
+    fn mine(self, page: ThoughtPage, user: &SignedIn) -> Self {
+        self.thoughts(ThoughtView::list(page.items, Some(&user.username)))
+            .older(older_href("/thoughts/", &[], page.older))
     }
 }
 
-fn home(
-    ctx: &Ctx,
-    status: StatusCode,
-    thoughts: Vec<ThoughtView>,
-    older_href: Option<String>,
-    draft: String,
-    error: Option<String>,
-    loaded: bool,
-) -> Response {
-    let mut layout = ctx.layout();
-    if !loaded {
-        layout.notice = Some(NOTICE.to_owned());
-    }
-    render(
-        status,
-        &HomePage {
-            layout,
-            older_href,
-            thoughts,
-            draft,
-            error,
-            loaded,
-        },
-    )
+/// `GET /` and `GET /thoughts/[?before=id]`: redirect to `/login/` when signed out.
+pub async fn show_home(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: SignedIn,
+    params: Params,
+) -> Result<Response, PageError> {
+    let page = state
+        .thoughts
+        .with_request_id(&ctx.request_id)
+        .newest(Listing::Mine(&user.bearer), before_param(&params), PAGE_SIZE)
+        .await
+        .map_err(|e| PageError::from(e).showing(&HomePage::new(&ctx).unloaded()))?;
+    render(StatusCode::OK, &HomePage::new(&ctx).mine(page, &user))
 }
 
 /// `POST /thoughts/new`: share a thought, back to `/thoughts/`.
-pub async fn create_thought(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, params: Params) -> Response {
-    if let Err(e) = check_csrf(&headers, params.get("csrf")) {
-        return e.into_response();
-    }
-    let Some(user) = &ctx.user else {
-        return see_other("/login/", None);
-    };
+pub async fn create_thought(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: Result<SignedIn, PageError>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, PageError> {
+    check_csrf(&headers, params.get("csrf"))?;
+    let user = user?;
     let text = params.get("text").unwrap_or_default();
     let thoughts = state.thoughts.with_request_id(&ctx.request_id);
-    match thoughts.create(&user.bearer, text).await {
-        Ok(_) => see_other("/thoughts/", None),
+    let refused = match thoughts.create(&user.bearer, text).await {
+        Ok(_) => return Ok(see_other("/thoughts/")),
         Err(ClientError::Status {
             status: 400,
             errors,
             message,
             ..
-        }) => {
-            let error = errors.get("text").cloned().unwrap_or(message);
-            let error = Some(format!("Your thought {error}."));
-            // Show the form again with the draft kept, above the list.
-            let page = thoughts
-                .newest(Listing::Mine(&user.bearer), None, PAGE_SIZE)
-                .await
-                .unwrap_or_default();
-            let older = older_href("/thoughts/", &[], page.older);
-            let list = ThoughtView::list(page.items, Some(&user.username));
-            home(&ctx, StatusCode::BAD_REQUEST, list, older, text.to_owned(), error, true)
-        }
-        Err(ClientError::Status { status: 401, .. }) => {
-            see_other("/login/", Some(clear_session_cookie(state.cookie_secure)))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot create thought");
-            home(
-                &ctx,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Vec::new(),
-                None,
-                text.to_owned(),
-                None,
-                false,
-            )
-        }
-    }
+        }) => errors.get("text").cloned().unwrap_or(message),
+        Err(e) => return Err(PageError::from(e).showing(&HomePage::new(&ctx).draft(text).unloaded())),
+    };
+    // Show the form again with the draft kept, above the list.
+    let page = thoughts
+        .newest(Listing::Mine(&user.bearer), None, PAGE_SIZE)
+        .await
+        .unwrap_or_default();
+    let home = HomePage::new(&ctx)
+        .mine(page, &user)
+        .draft(text)
+        .error(format!("Your thought {refused}."));
+    render(StatusCode::BAD_REQUEST, &home)
 }
 
 /// `POST /thoughts/<id>/delete`: delete one's own thought.
 pub async fn delete_thought(
     State(state): State<AppState>,
     ctx: Ctx,
+    user: Result<SignedIn, PageError>,
     headers: HeaderMap,
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, PageError> {
     check_csrf(&headers, params.get("csrf"))?;
-    let Some(user) = &ctx.user else {
-        return Ok(see_other("/login/", None));
-    };
+    let user = user?;
     let id: i64 = id.parse().map_err(|_| PageError::NotFound)?;
     let thoughts = state.thoughts.with_request_id(&ctx.request_id);
     match thoughts.delete_mine(&user.bearer, id).await {
-        Ok(()) => Ok(see_other("/thoughts/", None)),
+        Ok(()) => Ok(see_other("/thoughts/")),
         Err(ClientError::Status { status: 403, .. }) => Err(PageError::Forbidden),
         Err(ClientError::Status { status: 404, .. }) => Err(PageError::NotFound),
-        Err(ClientError::Status { status: 401, .. }) => {
-            Ok(see_other("/login/", Some(clear_session_cookie(state.cookie_secure))))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot delete thought");
-            Err(PageError::Unavailable("thoughts"))
-        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -9,9 +9,10 @@ use crate::AppState;
 use crate::session::Ctx;
 use crate::views::Layout;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+pub use crate::error::see_other;
 
 /// All pages (paths without trailing slash; the chassis accepts both).
 pub fn router(state: AppState) -> Router {
@@ -66,22 +67,36 @@ pub fn older_href(path: &str, query: &[(&str, &str)], older: Option<i64>) -> Opt
     ))
 }
 
-/// A URL path segment: everything but unreserved characters percent-encoded.
+/// Every byte but the unreserved characters of RFC 3986 (`A-Z a-z 0-9 - . _ ~`).
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// A URL path segment: everything but unreserved characters percent-encoded
+/// (UTF-8, upper-case hex), so a username can never add a `/`, `?` or `#`.
 pub fn path_segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(s, PATH_SEGMENT).to_string()
 }
 
-/// A `303 See Other` to `to`, optionally setting a cookie.
-pub fn see_other(to: &str, set_cookie: Option<String>) -> Response {
-    let mut response = Redirect::to(to).into_response();
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    if let Some(c) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().append(header::SET_COOKIE, c);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_encode_everything_but_unreserved_characters() {
+        assert_eq!(path_segment("Jane Doe"), "Jane%20Doe");
+        assert_eq!(path_segment("a-b.c_d~e09AZ"), "a-b.c_d~e09AZ");
+        assert_eq!(
+            path_segment("../?#&%+=;:@!$'()*,/"),
+            "..%2F%3F%23%26%25%2B%3D%3B%3A%40%21%24%27%28%29%2A%2C%2F"
+        );
+        assert_eq!(path_segment("ünï"), "%C3%BCn%C3%AF");
+        for b in 0u8..=127 {
+            let c = char::from(b);
+            let expected = if c.is_ascii_alphanumeric() || "-._~".contains(c) {
+                c.to_string()
+            } else {
+                format!("%{b:02X}")
+            };
+            assert_eq!(path_segment(&c.to_string()), expected, "byte {b}");
+        }
     }
-    response
 }

@@ -1,12 +1,13 @@
-//! CSRF refusal, cookie attributes, escaping, security headers, bad sessions.
+//! CSRF refusal, cookie attributes, escaping, security headers, bad
+//! sessions. (Moved from `cli/tests/system/security.rs`, on stub backends.)
 
-use crate::browser_like::{Browser, start_system};
+use crate::helpers::TestApp;
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_changing_forms_without_a_valid_token_or_from_another_site_are_refused() {
-    let system = start_system().await;
-    let mut b = Browser::new(&system.frontend);
+    let app = TestApp::start().await;
+    let mut b = app.browser();
     b.sign_up("victim", "a long enough password").await;
     let csrf = b.get("/thoughts/").await.csrf();
 
@@ -56,8 +57,8 @@ async fn state_changing_forms_without_a_valid_token_or_from_another_site_are_ref
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_cookie_is_http_only_lax_and_holds_the_bearer_token() {
-    let system = start_system().await;
-    let mut b = Browser::new(&system.frontend);
+    let app = TestApp::start().await;
+    let mut b = app.browser();
     let signed_up = b.sign_up("cookie", "a long enough password").await;
     let cookie = signed_up.set_cookie("session").expect("session cookie set");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
@@ -82,19 +83,20 @@ async fn the_session_cookie_is_http_only_lax_and_holds_the_bearer_token() {
         (2 * 24 * 3600 - 60..=2 * 24 * 3600).contains(&max_age),
         "lives as long as the token: {max_age}"
     );
-    let csrf_cookie = b.get("/login/").await;
-    drop(csrf_cookie);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_or_garbage_session_is_simply_signed_out() {
-    let system = start_system().await;
+    let app = TestApp::start().await;
+    let forger = tokens::Signer::from_pem(testkit::other_keys().private_pem.as_bytes()).expect("key");
+    let forged = format!("\"Bearer {}\"", forger.issue("victim", true).expect("signed"));
     for value in [
         "\"Bearer garbage\"",
         "\"Bearer eyJhbGciOiJub25lIn0.eyJ1c2VybmFtZSI6ImEifQ.\"",
         "x",
+        &forged,
     ] {
-        let mut b = Browser::new(&system.frontend);
+        let mut b = app.browser();
         b.cookies.insert("session".into(), value.into());
         let home = b.get("/").await;
         assert_eq!(home.status, StatusCode::SEE_OTHER, "{value}");
@@ -104,8 +106,8 @@ async fn a_forged_or_garbage_session_is_simply_signed_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_text_is_escaped_everywhere_it_is_shown() {
-    let system = start_system().await;
-    let mut b = Browser::new(&system.frontend);
+    let app = TestApp::start().await;
+    let mut b = app.browser();
     b.sign_up("mallory", "a long enough password").await;
     b.post_thought("<script>alert('x')</script> & <b>bold</b>").await;
     for path in ["/thoughts/", "/search?search=script", "/users/mallory/"] {
@@ -123,8 +125,8 @@ async fn user_text_is_escaped_everywhere_it_is_shown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_has_the_security_headers() {
-    let system = start_system().await;
-    let mut b = Browser::new(&system.frontend);
+    let app = TestApp::start().await;
+    let mut b = app.browser();
     for path in [
         "/login/",
         "/signup/",
@@ -162,4 +164,58 @@ async fn every_page_has_the_security_headers() {
         !html.contains("http://") && !html.contains("https://"),
         "nothing loaded from elsewhere"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_when_the_site_is_served_over_https() {
+    let app = TestApp::start_with(|c| c.cookie_secure = true).await;
+    let mut b = app.browser();
+    let form = b.get("/signup/").await;
+    let csrf = form.set_cookie("csrf").expect("a csrf cookie for a new browser");
+    assert!(csrf.ends_with("; Secure"), "{csrf}");
+    let signed_up = b.sign_up("secure", "a long enough password").await;
+    let session = signed_up.set_cookie("session").expect("session cookie set");
+    assert!(
+        session.contains("HttpOnly") && session.ends_with("; Secure"),
+        "{session}"
+    );
+    let page = b.get("/thoughts/").await;
+    let out = b.post("/logout/", &[("csrf", &page.csrf())]).await;
+    let cleared = out.set_cookie("session").expect("session cookie cleared");
+    assert!(
+        cleared.contains("Max-Age=0") && cleared.ends_with("; Secure"),
+        "{cleared}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_the_thoughts_service_refuses_ends_with_the_cookie_cleared() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    b.sign_up("revoked", "a long enough password").await;
+    let csrf = b.get("/thoughts/").await.csrf();
+    app.thoughts_data.refuse_tokens_of("revoked");
+    let posted = b.post("/thoughts/new", &[("text", "too late"), ("csrf", &csrf)]).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    assert_eq!(posted.location(), Some("/login/"));
+    let cleared = posted.set_cookie("session").expect("session cookie cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(!b.cookies.contains_key("session"), "signed out");
+    let home = b.get("/").await;
+    assert_eq!(home.location(), Some("/login/"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_out_visitor_posting_a_form_without_a_token_is_refused_not_redirected() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    b.get("/login/").await;
+    for path in ["/thoughts/new", "/thoughts/1/delete"] {
+        let refused = b.post(path, &[("text", "no token")]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let csrf = b.get("/login/").await.csrf();
+    let redirected = b.post("/thoughts/new", &[("text", "x"), ("csrf", &csrf)]).await;
+    assert_eq!(redirected.status, StatusCode::SEE_OTHER);
+    assert_eq!(redirected.location(), Some("/login/"));
 }

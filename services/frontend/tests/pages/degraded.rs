@@ -1,0 +1,137 @@
+//! A backend down or slow: the page still renders, with a message and 503,
+//! and works again when the backend is back, without restarting anything.
+//! (Moved from `cli/tests/system/degraded.rs`, on stub backends.)
+
+use crate::helpers::{TestApp, config, start_frontend};
+use crate::stubs;
+use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+
+async fn readiness(base: &str) -> (StatusCode, serde_json::Value) {
+    let response = reqwest::get(format!("{base}/readyz")).await.expect("sent");
+    let status = response.status();
+    (status, response.json().await.expect("json"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thoughts_down_gives_a_503_page_and_back_up_works_again() {
+    let mut app = TestApp::start().await;
+    let mut b = app.browser();
+    b.sign_up("resilient", "a long enough password").await;
+    b.post_thought("before the outage").await;
+    assert_eq!(b.get("/").await.status, StatusCode::OK);
+
+    // Thoughts goes down.
+    app.thoughts.stop().await;
+    let down = b.get("/").await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(down.body.contains("not answering right now"), "{}", down.body);
+    assert!(down.body.contains("<form"), "the page still renders");
+    assert_eq!(down.headers["retry-after"], "5");
+    let search = b.get("/search?search=outage").await;
+    assert_eq!(search.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(search.body.contains("value=\"outage\""), "the query is kept");
+    let user = b.get("/users/resilient/").await;
+    assert_eq!(user.status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, reason) = readiness(&app.frontend.base).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        reason["message"].as_str().expect("reason").contains("thoughts"),
+        "{reason}"
+    );
+
+    // Back up on the same port: the frontend recovers by itself.
+    app.thoughts.restart().await;
+    let back = b.get("/").await;
+    assert_eq!(back.status, StatusCode::OK);
+    assert!(back.body.contains("before the outage"), "the list is shown again");
+    testkit::wait_ready(&app.frontend.base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posting_while_thoughts_is_down_keeps_the_draft_on_a_503_page() {
+    let mut app = TestApp::start().await;
+    let mut b = app.browser();
+    b.sign_up("drafter", "a long enough password").await;
+    let csrf = b.get("/thoughts/").await.csrf();
+    app.thoughts.stop().await;
+    let failed = b
+        .post("/thoughts/new", &[("text", "written in the dark"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(failed.body.contains("not answering right now"), "{}", failed.body);
+    assert!(failed.body.contains("written in the dark"), "the draft is kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_down_makes_signing_in_a_503_with_a_message() {
+    let mut app = TestApp::start().await;
+    let mut b = app.browser();
+    b.sign_up("resilient", "a long enough password").await;
+    app.users.stop().await;
+    let mut other = app.browser();
+    let login = other.get("/login/").await;
+    assert_eq!(login.status, StatusCode::OK, "the form needs no backend");
+    let failed = other
+        .post(
+            "/login/",
+            &[
+                ("username", "resilient"),
+                ("password", "a long enough password"),
+                ("csrf", &login.csrf()),
+            ],
+        )
+        .await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(failed.body.contains("not answering"), "{}", failed.body);
+    assert!(failed.body.contains("value=\"resilient\""), "the username is kept");
+    assert_eq!(failed.headers["retry-after"], "5");
+    assert_eq!(
+        b.get("/").await.status,
+        StatusCode::OK,
+        "signed-in pages need no users service"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_backend_is_cut_off_at_the_deadline() {
+    let app = TestApp::start_with(|c| c.backend_timeout_ms = 300).await;
+    app.thoughts.stall();
+    let mut b = app.browser();
+    let started = Instant::now();
+    let page = b.get("/search?search=anything").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.body.contains("not answering right now"), "{}", page.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "deadline respected: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_requires_the_minimum_backend_versions() {
+    let users = stubs::users().await;
+    let (thoughts, _) = stubs::thoughts("0.1.0").await;
+    let mut ok = config(&users.url(), &thoughts.url());
+    ok.thoughts_backend_min_version = Some("0.0.9".into());
+    let ok = start_frontend(ok).await;
+    testkit::wait_ready(&ok.base).await;
+
+    let mut too_new = config(&users.url(), &thoughts.url());
+    too_new.thoughts_backend_min_version = Some("0.10.0".into());
+    let too_new = start_frontend(too_new).await;
+    let (status, body) = readiness(&too_new.base).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "0.1.0 < 0.10.0 as versions (not as strings)"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("reason")
+            .contains("older than the minimum"),
+        "{body}"
+    );
+}

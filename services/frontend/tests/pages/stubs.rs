@@ -1,0 +1,297 @@
+//! Stand-ins for the users and thoughts services: small axum routers with
+//! just the endpoints the frontend calls, answering as API.md says (tokens
+//! RS256-signed with `testkit::keys()`, the same error bodies), data in
+//! memory. A stub can be stopped and started again on the same port (its
+//! data kept), or made to stall.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Form, Json, Router};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use thoughts_api::Thought;
+use tokens::{Signer, Verifier};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use users_api::{Credentials, LoginResponse, User};
+
+/// The version both stubs report on `/admin/version/` unless told otherwise.
+pub const VERSION: &str = "0.1.0";
+
+/// A stub backend listening on loopback.
+pub struct Stub {
+    router: Router,
+    addr: SocketAddr,
+    stalled: Arc<AtomicBool>,
+    running: Option<(CancellationToken, JoinHandle<()>)>,
+}
+
+impl Stub {
+    async fn start(router: Router) -> Self {
+        let stalled = Arc::new(AtomicBool::new(false));
+        let router = router.layer(middleware::from_fn_with_state(stalled.clone(), stall));
+        let mut stub = Self {
+            router,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stalled,
+            running: None,
+        };
+        stub.serve().await;
+        stub
+    }
+
+    async fn serve(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.expect("stub binds");
+        self.addr = listener.local_addr().expect("bound address");
+        let stop = CancellationToken::new();
+        let serve = axum::serve(listener, self.router.clone()).with_graceful_shutdown(stop.clone().cancelled_owned());
+        let task = tokio::spawn(async move {
+            serve.await.expect("stub serves");
+        });
+        self.running = Some((stop, task));
+    }
+
+    /// Its base URL, `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop listening and close every connection; returns once it is down.
+    pub async fn stop(&mut self) {
+        if let Some((stop, task)) = self.running.take() {
+            stop.cancel();
+            task.await.expect("stub stopped");
+        }
+    }
+
+    /// Listen again on the same port, with the data it had.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.serve().await;
+    }
+
+    /// From now on, accept requests and never answer them.
+    pub fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn stall(State(stalled): State<Arc<AtomicBool>>, req: Request, next: Next) -> Response {
+    if stalled.load(Ordering::SeqCst) {
+        std::future::pending::<()>().await;
+    }
+    next.run(req).await
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "message": message }))).into_response()
+}
+
+fn invalid(field: &str, what: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "message": "Input payload validation failed", "errors": { field: what } })),
+    )
+        .into_response()
+}
+
+fn version_route(version: &str) -> Router {
+    let body = json!({ "commit": "stub", "version": version });
+    Router::new().route("/admin/version/", get(move || async move { Json(body) }))
+}
+
+#[derive(Clone)]
+struct Users {
+    signer: Arc<Signer>,
+    accounts: Arc<Mutex<BTreeMap<String, String>>>,
+}
+
+/// The users service: `POST /api/login/`, `POST /api/users/` (passwords of
+/// at least 12 characters), `GET /admin/version/`.
+pub async fn users() -> Stub {
+    let signer = Signer::from_pem(testkit::keys().private_pem.as_bytes()).expect("test private key");
+    let state = Users {
+        signer: Arc::new(signer),
+        accounts: Arc::default(),
+    };
+    let router = Router::new()
+        .route("/api/login/", post(log_in))
+        .route("/api/users/", post(sign_up))
+        .with_state(state)
+        .merge(version_route(VERSION));
+    Stub::start(router).await
+}
+
+async fn log_in(State(users): State<Users>, Form(c): Form<Credentials>) -> Response {
+    let known = users.accounts.lock().expect("accounts").get(&c.username) == Some(&c.password);
+    if !known {
+        return error(StatusCode::UNAUTHORIZED, "Wrong username or password");
+    }
+    let token = users.signer.issue(&c.username, false).expect("token signed");
+    Json(LoginResponse {
+        authorized: format!("Bearer {token}"),
+    })
+    .into_response()
+}
+
+async fn sign_up(State(users): State<Users>, Form(c): Form<Credentials>) -> Response {
+    if c.password.chars().count() < 12 {
+        return invalid("password", "must be at least 12 characters");
+    }
+    let mut accounts = users.accounts.lock().expect("accounts");
+    if accounts.contains_key(&c.username) {
+        return error(StatusCode::CONFLICT, "username taken");
+    }
+    accounts.insert(c.username.clone(), c.password);
+    let user = User {
+        id: i64::try_from(accounts.len()).expect("few accounts"),
+        username: c.username,
+        creation: chrono::Utc::now().naive_utc(),
+    };
+    (StatusCode::CREATED, Json(user)).into_response()
+}
+
+/// The thoughts service's state: what was posted, and the accounts whose
+/// tokens it refuses from now on.
+#[derive(Clone)]
+pub struct Thoughts {
+    verifier: Verifier,
+    posted: Arc<Mutex<Vec<Thought>>>,
+    refused: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl Thoughts {
+    /// Answer 401 to every token of `username` from now on (as if revoked).
+    pub fn refuse_tokens_of(&self, username: &str) {
+        self.refused.lock().expect("refused").insert(username.to_owned());
+    }
+
+    async fn author(&self, headers: &HeaderMap) -> Result<String, Response> {
+        let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let claims = self
+            .verifier
+            .verify_header(bearer)
+            .await
+            .map_err(|_| error(StatusCode::UNAUTHORIZED, "invalid token"))?;
+        if self.refused.lock().expect("refused").contains(&claims.username) {
+            return Err(error(StatusCode::UNAUTHORIZED, "invalid token"));
+        }
+        Ok(claims.username)
+    }
+}
+
+/// The thoughts service: the lists (newest first with `order=desc`,
+/// `limit`, `before`, and the `Link` to the next page), posting, deleting
+/// one's own, `GET /admin/version/` reporting `version`.
+pub async fn thoughts(version: &str) -> (Stub, Thoughts) {
+    let verifier = Verifier::from_pem(testkit::keys().public_pem.as_bytes()).expect("test public key");
+    let state = Thoughts {
+        verifier,
+        posted: Arc::default(),
+        refused: Arc::default(),
+    };
+    let router = Router::new()
+        .route("/api/thoughts/", get(list_all))
+        .route("/api/me/thoughts/", get(list_mine).post(create))
+        .route("/api/me/thoughts/{id}/", delete(delete_mine))
+        .with_state(state.clone())
+        .merge(version_route(version));
+    (Stub::start(router).await, state)
+}
+
+/// A newest-first page of `thoughts` as the `?order=desc&limit=&before=` query asks.
+fn page(thoughts: Vec<Thought>, query: &HashMap<String, String>) -> Response {
+    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(1000);
+    let before: i64 = query.get("before").and_then(|b| b.parse().ok()).unwrap_or(i64::MAX);
+    let mut older: Vec<Thought> = thoughts.into_iter().filter(|t| t.id < before).collect();
+    older.sort_by_key(|t| std::cmp::Reverse(t.id));
+    let more = older.len() > limit;
+    older.truncate(limit);
+    let mut response = Json(&older).into_response();
+    if let (true, Some(last)) = (more, older.last()) {
+        let link = format!(
+            "</api/thoughts/?order=desc&limit={limit}&before={}>; rel=\"next\"",
+            last.id
+        );
+        response
+            .headers_mut()
+            .insert(header::LINK, link.parse().expect("a valid header"));
+    }
+    response
+}
+
+async fn list_all(State(thoughts): State<Thoughts>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let search = query.get("search").map(|s| s.to_lowercase());
+    if search.as_ref().is_some_and(|s| s.chars().count() > 250) {
+        return invalid("search", "must be at most 250 characters");
+    }
+    let all = thoughts.posted.lock().expect("posted").clone();
+    let selected = all
+        .into_iter()
+        .filter(|t| search.as_ref().is_none_or(|s| t.text.to_lowercase().contains(s)))
+        .filter(|t| query.get("username").is_none_or(|u| &t.username == u))
+        .collect();
+    page(selected, &query)
+}
+
+async fn list_mine(
+    State(thoughts): State<Thoughts>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let author = match thoughts.author(&headers).await {
+        Ok(author) => author,
+        Err(refused) => return refused,
+    };
+    let all = thoughts.posted.lock().expect("posted").clone();
+    page(all.into_iter().filter(|t| t.username == author).collect(), &query)
+}
+
+async fn create(
+    State(thoughts): State<Thoughts>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let author = match thoughts.author(&headers).await {
+        Ok(author) => author,
+        Err(refused) => return refused,
+    };
+    let text = form.get("text").cloned().unwrap_or_default();
+    if text.trim().is_empty() {
+        return invalid("text", "must not be empty");
+    }
+    if text.chars().count() > 250 {
+        return invalid("text", "must be at most 250 characters");
+    }
+    let mut posted = thoughts.posted.lock().expect("posted");
+    let thought = Thought {
+        id: posted.iter().map(|t| t.id).max().unwrap_or(0) + 1,
+        username: author,
+        text,
+        timestamp: chrono::Utc::now().naive_utc(),
+    };
+    posted.push(thought.clone());
+    (StatusCode::CREATED, Json(thought)).into_response()
+}
+
+async fn delete_mine(State(thoughts): State<Thoughts>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    let author = match thoughts.author(&headers).await {
+        Ok(author) => author,
+        Err(refused) => return refused,
+    };
+    let mut posted = thoughts.posted.lock().expect("posted");
+    match posted.iter().position(|t| t.id == id) {
+        None => error(StatusCode::NOT_FOUND, "no such thought"),
+        Some(i) if posted[i].username != author => error(StatusCode::FORBIDDEN, "not yours"),
+        Some(i) => {
+            posted.remove(i);
+            StatusCode::NO_CONTENT.into_response()
+        }
+    }
+}
