@@ -97,11 +97,9 @@ async fn a_signed_in_page_view_is_one_trace_across_all_services() {
         .unwrap_or_else(|e| panic!("thoughts: {e}"));
     let thoughts_url = format!("http://127.0.0.1:{}", thoughts.port());
     tokio::spawn(thoughts.run_until_stopped(stop.clone()));
-    let mut config: frontend::Config = kit::config::defaults();
-    config.server = kit::config::ServerConfig::local(0);
+    let mut config = frontend::Config::local(&users_url, &thoughts_url, &keys.public_path);
+    config.keys.public_key_path = None;
     config.keys.jwks_url = Some(jwks.clone());
-    config.user_backend_url = users_url.clone();
-    config.thoughts_backend_url = thoughts_url.clone();
     let frontend = frontend::Application::build(config)
         .await
         .unwrap_or_else(|e| panic!("frontend: {e}"));

@@ -54,25 +54,18 @@ pub struct Config {
     #[arg(long, env = "THOUGHTS_BACKEND_MIN_VERSION")]
     pub thoughts_backend_min_version: Option<String>,
     /// Deadline to connect to a backend, in milliseconds.
-    #[arg(long, env = "BACKEND_CONNECT_TIMEOUT_MS", default_value_t = DEFAULT_BACKEND_CONNECT_TIMEOUT_MS)]
+    #[arg(long, env = "BACKEND_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
     pub backend_connect_timeout_ms: u64,
     /// Deadline for a whole backend call, in milliseconds.
-    #[arg(long, env = "BACKEND_TIMEOUT_MS", default_value_t = DEFAULT_BACKEND_TIMEOUT_MS)]
+    #[arg(long, env = "BACKEND_TIMEOUT_MS", default_value_t = 3000)]
     pub backend_timeout_ms: u64,
     /// Mark cookies `Secure` (set when the site is served over HTTPS).
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
     /// Minimum password length shown on the sign-up form (the users service enforces it).
-    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = DEFAULT_PASSWORD_MIN_LENGTH)]
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12)]
     pub password_min_length: usize,
 }
-
-const DEFAULT_BACKEND_CONNECT_TIMEOUT_MS: u64 = 1000;
-const DEFAULT_BACKEND_TIMEOUT_MS: u64 = 3000;
-const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
-/// `JWKS_MIN_REFRESH_SECONDS`'s default in [`VerifierConfig`] (a unit test
-/// keeps the two equal).
-const DEFAULT_JWKS_MIN_REFRESH_SECONDS: u64 = 10;
 
 impl Config {
     /// A configuration built in code, reading no flag and no environment
@@ -90,22 +83,14 @@ impl Config {
         thoughts_backend_url: impl Into<String>,
         public_key_path: impl Into<PathBuf>,
     ) -> Self {
-        Self {
+        let mut config = Self {
             server: ServerConfig::local(0),
-            keys: VerifierConfig {
-                public_key_path: Some(public_key_path.into()),
-                jwks_url: None,
-                jwks_min_refresh_seconds: DEFAULT_JWKS_MIN_REFRESH_SECONDS,
-            },
             user_backend_url: user_backend_url.into(),
             thoughts_backend_url: thoughts_backend_url.into(),
-            user_backend_min_version: None,
-            thoughts_backend_min_version: None,
-            backend_connect_timeout_ms: DEFAULT_BACKEND_CONNECT_TIMEOUT_MS,
-            backend_timeout_ms: DEFAULT_BACKEND_TIMEOUT_MS,
-            cookie_secure: false,
-            password_min_length: DEFAULT_PASSWORD_MIN_LENGTH,
-        }
+            ..kit::config::defaults()
+        };
+        config.keys.public_key_path = Some(public_key_path.into());
+        config
     }
 }
 
