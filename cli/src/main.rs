@@ -64,7 +64,7 @@ async fn run_up(args: up::UpArgs) -> i32 {
         return if args.healthy().await { 0 } else { 1 };
     }
     let _telemetry = kit::telemetry::init("mythoughts", &telemetry_config(args.log_format()));
-    let shutdown = kit::server::shutdown_on_signals();
+    let shutdown = kit::lifecycle::shutdown_on_signals();
     let second_signal = shutdown.clone();
     tokio::spawn(async move {
         second_signal.cancelled().await;
