@@ -67,7 +67,7 @@ async fn run_up(mut args: up::UpArgs) -> i32 {
     };
     let telemetry = telemetry_config(&args.settings.frontend.server, args.log_format());
     let _telemetry = kit::telemetry::init("mythoughts", &telemetry);
-    let shutdown = kit::server::shutdown_on_signals();
+    let shutdown = kit::lifecycle::shutdown_on_signals();
     let second_signal = shutdown.clone();
     tokio::spawn(async move {
         second_signal.cancelled().await;

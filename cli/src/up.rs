@@ -129,7 +129,7 @@ impl UpArgs {
             (Component::Thoughts, 2),
         ] {
             if self.runs(c) {
-                ok &= kit::server::healthcheck(self.port.saturating_add(offset)).await;
+                ok &= kit::lifecycle::healthcheck(self.port.saturating_add(offset)).await;
             }
         }
         ok

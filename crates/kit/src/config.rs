@@ -2,12 +2,17 @@
 //! "one line, exit 64" rule for bad configuration.
 
 use clap::{Args, Parser};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 /// Exit code for a missing or invalid configuration value (`EX_CONFIG`-like,
 /// as `sysexits.h` `EX_USAGE`).
 pub const EXIT_CONFIG: i32 = 64;
+
+/// What stays unescaped in a user, password or database name of a
+/// PostgreSQL URL: the RFC 3986 unreserved characters.
+const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Parse a service's configuration from arguments and the environment.
 ///
@@ -155,7 +160,10 @@ impl ServerConfig {
         SocketAddr::new(self.host, self.port)
     }
 
-    /// A configuration for tests and the all-in-one launcher: loopback, port 0.
+    /// A configuration built in code (tests, the all-in-one launcher):
+    /// listen on 127.0.0.1:`port` (0 picks a free one), pretty logs, this
+    /// crate's version and commit `unknown`, 16 KiB bodies, no drain period,
+    /// no trace export, not a health-check run. Change fields as needed.
     pub fn local(port: u16) -> Self {
         Self {
             host: IpAddr::from([127, 0, 0, 1]),
@@ -227,7 +235,10 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    /// A SQLite configuration with the given URL (tests, launcher).
+    /// A configuration built in code (tests, the all-in-one launcher) that
+    /// connects to `url` (`sqlite://…` or `postgres://…`; [`DatabaseConfig::url`]
+    /// returns it as is), with the variables' defaults for everything else
+    /// (10 pooled connections, `./data`).
     pub fn with_url(url: impl Into<String>) -> Self {
         Self {
             database_engine: DatabaseEngine::Sqlite,
@@ -257,16 +268,7 @@ impl DatabaseConfig {
                 format!("sqlite://{}", path.display())
             }
             DatabaseEngine::Postgresql => {
-                let enc = |s: &str| -> String {
-                    s.bytes()
-                        .map(|b| match b {
-                            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                                (b as char).to_string()
-                            }
-                            _ => format!("%{b:02X}"),
-                        })
-                        .collect()
-                };
+                let enc = |s: &str| utf8_percent_encode(s, URL_COMPONENT).to_string();
                 let from_file = match &self.postgres_password_file {
                     Some(path) => Some(read_secret(path).map_err(|e| {
                         StartupError::Config(format!("POSTGRES_PASSWORD_FILE {}: {e}", path.display()))

@@ -128,13 +128,6 @@ impl Database {
         self.service
     }
 
-    /// Connect to `url` (`sqlite://path`, `sqlite::memory:` or `postgres://…`).
-    pub async fn connect(service: &'static str, url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        let options = parse_url(url).map_err(anyhow::Error::msg)?;
-        let pool = Self::connect_with(options, max_connections).await?;
-        Ok(Self { pool, service })
-    }
-
     async fn connect_with(options: Options, max_connections: u32) -> anyhow::Result<Pool> {
         match options {
             Options::Sqlite(options, in_memory) => {
@@ -165,7 +158,8 @@ impl Database {
         }
     }
 
-    /// Connect and apply migrations, retrying for up to `patience` while the
+    /// Connect to `url` (`sqlite://path`, `sqlite::memory:` or
+    /// `postgres://…`) and apply migrations, retrying for up to `patience` while the
     /// database is not reachable yet (it may start after us). A malformed
     /// URL is a configuration error at once.
     pub async fn connect_and_migrate(
@@ -216,14 +210,6 @@ impl Database {
             Pool::Postgres(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
         };
         result.map_err(|e| format!("database: {e}"))
-    }
-
-    /// `"sqlite"` or `"postgres"`, for logs and metrics.
-    pub fn engine(&self) -> &'static str {
-        match self.pool {
-            Pool::Sqlite(_) => "sqlite",
-            Pool::Postgres(_) => "postgres",
-        }
     }
 
     /// Publish the pool's state: `db_pool_connections{service,state}` (idle,

@@ -48,9 +48,10 @@ pub fn internal_error_response(cause: &anyhow::Error) -> Response {
     )
 }
 
-/// A 429 response with `Retry-After` in whole seconds (at least 1).
-pub fn too_many_requests(retry_after_secs: u64) -> Response {
-    let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, "Too many attempts, try again later");
+/// A 429 response with the service's `message` and `Retry-After` in whole
+/// seconds (at least 1).
+pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> Response {
+    let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, message);
     let secs = retry_after_secs.max(1).to_string();
     if let Ok(value) = HeaderValue::from_str(&secs) {
         response.headers_mut().insert(header::RETRY_AFTER, value);

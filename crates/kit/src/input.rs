@@ -8,6 +8,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 
+/// What a required parameter that is absent is reported with (the field's
+/// entry in a validation error), as the book's request parser words it.
+pub const MISSING_PARAMETER: &str = "Missing required parameter in the JSON body or the post body or the query string";
+
 /// Parameters of one request: the query string merged with the body (form or
 /// JSON object; the body wins when both name the same field).
 ///
@@ -20,18 +24,6 @@ impl Params {
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
-    }
-
-    /// Parameters from a query string only (for `GET` handlers).
-    pub fn from_query(query: Option<&str>) -> Self {
-        let mut map = BTreeMap::new();
-        merge_form(&mut map, query.unwrap_or_default().as_bytes());
-        Self(map)
-    }
-
-    /// Build from explicit pairs (tests, internal calls).
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
     }
 }
 

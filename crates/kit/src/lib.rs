@@ -1,20 +1,31 @@
 //! The service chassis shared by every MyThoughts service.
 //!
 //! It owns the plumbing that is the same everywhere: configuration helpers
-//! (exit code 64 on bad configuration), structured logging, the HTTP server
-//! bootstrap (request ids, trailing slashes, body limits, health, readiness,
-//! version, metrics, OpenAPI docs, graceful shutdown), the JSON error body, the
-//! request parameter extractor (form, JSON or query string) and the database
-//! connection for SQLite and PostgreSQL.
+//! (`config`: exit code 64 on bad configuration), structured logs and traces
+//! (`telemetry`), the process-wide Prometheus recorder and the chassis
+//! metrics (`metrics`), the HTTP server bootstrap (`server`: a `Service`
+//! bound and served with graceful shutdown), the operational endpoints
+//! (`ops`: health, readiness, version, metrics, OpenAPI docs), the request
+//! middleware (`middleware`: request ids, access log, RED metrics, trailing
+//! slashes, body limits, panics, JSON errors), a service binary's life
+//! (`lifecycle`: `run_main`, the container health check, shutdown signals),
+//! the JSON error body (`error`), the request parameter extractor (`input`:
+//! form, JSON or query string), the outgoing HTTP client (`client`), wire
+//! timestamps (`time`) and the database connection for SQLite and
+//! PostgreSQL (`db`).
 //!
 //! It owns no business logic and no schema: each service brings its own
-//! routes, migrations and error type.
+//! routes, messages, business metrics, migrations and error type.
 
 pub mod client;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod input;
+pub mod lifecycle;
+pub mod metrics;
+pub mod middleware;
+pub mod ops;
 pub mod server;
 pub mod telemetry;
 pub mod time;

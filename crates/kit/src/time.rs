@@ -1,7 +1,7 @@
 //! Timestamps on the wire: UTC, ISO 8601 without offset, as the book's
 //! Python services emit them (`2019-05-07T13:47:34[.123456]`).
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Timelike, Utc};
+use chrono::{NaiveDateTime, SubsecRound, Timelike, Utc};
 
 /// Now, in UTC, truncated to microseconds (what both databases store).
 pub fn now() -> NaiveDateTime {
@@ -15,11 +15,6 @@ pub fn iso(t: &NaiveDateTime) -> String {
     } else {
         t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
     }
-}
-
-/// Seconds since the epoch, for JWT claims.
-pub fn epoch_seconds(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
 }
 
 /// Serde helper: serialize a `NaiveDateTime` with [`iso`].

@@ -304,6 +304,14 @@ pub struct AuthUser {
     pub admin: bool,
 }
 
+/// `tokens_rejected_total{reason}`, described on first use: a rejection
+/// happens while serving, so the service's recorder is installed by then.
+fn count_rejection(rejection: Rejection) {
+    static DESCRIBED: std::sync::Once = std::sync::Once::new();
+    DESCRIBED.call_once(|| metrics::describe_counter!("tokens_rejected_total", "Bearer tokens refused, by reason"));
+    metrics::counter!("tokens_rejected_total", "reason" => rejection.reason()).increment(1);
+}
+
 impl<S> FromRequestParts<S> for AuthUser
 where
     Verifier: FromRef<S>,
@@ -320,7 +328,7 @@ where
                 admin: claims.admin,
             }),
             Err(rejection) => {
-                metrics::counter!("tokens_rejected_total", "reason" => rejection.reason()).increment(1);
+                count_rejection(rejection);
                 tracing::info!(event = "token_rejected", reason = rejection.reason(), "token rejected");
                 Err(rejection.into_response())
             }

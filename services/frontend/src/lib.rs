@@ -18,7 +18,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use clap::Parser;
 use kit::config::{ServerConfig, StartupError};
-use kit::server::{Server, Service, ready_check};
+use kit::ops::ready_check;
+use kit::server::{Server, Service};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokens::{Verifier, VerifierConfig};
@@ -206,7 +207,7 @@ impl Application {
                 versions::check("thoughts", &t, min_thoughts.as_deref())
             }
         });
-        let _ = kit::server::metrics_handle(); // describe after the recorder exists
+        let _ = kit::metrics::handle(); // describe after the recorder exists
         metrics::describe_counter!(
             "csrf_refused_total",
             "State-changing requests refused by the CSRF check"

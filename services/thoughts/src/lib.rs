@@ -119,7 +119,7 @@ impl Application {
             verifier,
             list_max: config.list_max_items,
         };
-        let _ = kit::server::metrics_handle(); // describe after the recorder exists
+        let _ = kit::metrics::handle(); // describe after the recorder exists
         metrics::describe_counter!("thoughts_created_total", "Thoughts posted");
         metrics::describe_counter!("thoughts_searches_total", "Searches run");
         let service = Service::with_database(

@@ -51,7 +51,7 @@ impl IntoResponse for ApiError {
             Self::Forbidden => kit::error_response(StatusCode::FORBIDDEN, "Administrator token required"),
             Self::SignupDisabled => kit::error_response(StatusCode::FORBIDDEN, "Sign-up is disabled"),
             Self::UsernameTaken => kit::error_response(StatusCode::CONFLICT, "Username already exists"),
-            Self::RateLimited(secs) => kit::error::too_many_requests(secs),
+            Self::RateLimited(secs) => kit::error::too_many_requests("Too many attempts, try again later", secs),
             Self::Internal(e) => kit::error::internal_error_response(&e),
         }
     }

@@ -265,7 +265,7 @@ impl Application {
         if let (Some(username), Some(password)) = (&config.admin_username, &admin_password) {
             ensure_admin(&state, username, password).await?;
         }
-        let _ = kit::server::metrics_handle(); // describe after the recorder exists
+        let _ = kit::metrics::handle(); // describe after the recorder exists
         metrics::describe_counter!(
             "logins_total",
             "Login attempts, by outcome (success, failed, rate_limited)"

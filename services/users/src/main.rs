@@ -6,7 +6,7 @@ use users::{Application, Config, NAME};
 async fn main() {
     let config: Config = kit::config::parse_or_exit();
     let server = config.server.clone();
-    kit::server::run_main(NAME, &server, |shutdown| async move {
+    kit::lifecycle::run_main(NAME, &server, |shutdown| async move {
         let app = Application::build(config).await?;
         app.run_until_stopped(shutdown)
             .await

@@ -44,12 +44,9 @@ pub async fn create_thought(
     caller: AuthUser,
     params: Params,
 ) -> Result<(StatusCode, Json<Thought>), ApiError> {
-    let raw = params.get("text").ok_or_else(|| {
-        ApiError::field(
-            "text",
-            "Missing required parameter in the JSON body or the post body or the query string",
-        )
-    })?;
+    let raw = params
+        .get("text")
+        .ok_or_else(|| ApiError::field("text", kit::input::MISSING_PARAMETER))?;
     let text = ThoughtText::parse(raw).map_err(|e| ApiError::field("text", e))?;
     let thought = store::insert(&state.db, &caller.username, &text).await?;
     metrics::counter!("thoughts_created_total").increment(1);

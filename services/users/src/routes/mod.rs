@@ -9,17 +9,15 @@ use crate::error::ApiError;
 use axum::Router;
 use axum::routing::{get, post};
 use kit::Params;
+use kit::input::MISSING_PARAMETER;
 use std::collections::BTreeMap;
-
-/// The reqparse message the book's clients know.
-const MISSING: &str = "Missing required parameter in the JSON body or the post body or the query string";
 
 /// The values of required parameters, or a 400 naming every missing one.
 fn required<'a, const N: usize>(params: &'a Params, names: [&str; N]) -> Result<[&'a str; N], ApiError> {
     let mut errors = BTreeMap::new();
     let values = names.map(|name| {
         params.get(name).unwrap_or_else(|| {
-            errors.insert(name.to_owned(), MISSING.to_owned());
+            errors.insert(name.to_owned(), MISSING_PARAMETER.to_owned());
             ""
         })
     });

@@ -106,6 +106,14 @@ async fn operational_endpoints_answer() {
         .expect("sent");
     assert_eq!(ready.status(), StatusCode::OK);
     app.login("nobody", "whatever").await;
+    let refused = app
+        .client
+        .post(format!("{}/admin/users/", app.base))
+        .header("authorization", "Bearer not-a-token")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let metrics = app
         .client
         .get(format!("{}/metrics", app.base))
@@ -117,6 +125,14 @@ async fn operational_endpoints_answer() {
         .expect("text");
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/api/login\""), "{metrics}");
+    // Help texts come from where each metric is recorded (kit, tokens, users).
+    for help in [
+        "# HELP http_requests_total ",
+        "# HELP tokens_rejected_total ",
+        "# HELP logins_total ",
+    ] {
+        assert!(metrics.contains(help), "{help} missing: {metrics}");
+    }
     let spec: Value = app
         .client
         .get(format!("{}/openapi.json", app.base))

@@ -1,0 +1,184 @@
+//! The middleware around every service: request ids, one span, access log
+//! line and RED metrics per request (labelled by route template), trailing
+//! slashes, body limits, panics turned into 500s and the JSON error body for
+//! responses nobody gave one.
+
+use crate::error::{ErrorBody, default_message, error_response};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::normalize_path::NormalizePath;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tracing::Instrument;
+
+/// What the access middleware needs: who we are and whether we are draining.
+#[derive(Clone)]
+pub(crate) struct Access {
+    pub(crate) service: &'static str,
+    pub(crate) version: Arc<str>,
+    pub(crate) shutting_down: Arc<AtomicBool>,
+}
+
+/// The whole application: `routes` (the service's own and the operational
+/// ones, with their fallback) served with or without a trailing slash,
+/// `docs` as they are, and the chassis middleware around both.
+pub(crate) fn wrap(routes: Router, docs: Router, access: Access, body_limit_bytes: usize) -> Router {
+    // NormalizePath must see requests before the router does, so it wraps
+    // `routes` as the fallback of an outer router. That outer router
+    // matches the docs UI first: it needs its trailing slash (`/docs/` is
+    // its page, its assets are relative to it, `/docs` redirects there),
+    // which NormalizePath would trim into a redirect loop.
+    let routes = routes.layer(middleware::from_fn(remember_route));
+    Router::new()
+        .merge(docs)
+        .fallback_service(NormalizePath::trim_trailing_slash(routes))
+        .layer(middleware::from_fn(remember_route))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(DefaultBodyLimit::max(body_limit_bytes))
+        .layer(middleware::map_response(json_errors))
+        .layer(middleware::from_fn_with_state(access, access_log))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// What unknown paths of a JSON API answer: 404 with the JSON error body.
+pub(crate) async fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND, default_message(StatusCode::NOT_FOUND))
+}
+
+/// The route template that matched, copied to the response for logs and metrics.
+#[derive(Debug, Clone)]
+struct RouteTemplate(String);
+
+/// Inside the router: remember which route template matched.
+async fn remember_route(req: Request, next: Next) -> Response {
+    let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let mut response = next.run(req).await;
+    if let Some(template) = template {
+        response.extensions_mut().insert(RouteTemplate(template));
+    }
+    response
+}
+
+/// Give bodiless or plain-text error responses (404, 405, extractor
+/// rejections) the JSON error shape, so clients always get `{"message": ...}`.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    // Replace only bodies nobody chose: none at all, or axum's plain-text
+    // rejections. JSON errors and HTML pages stay as they are.
+    let keep = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.starts_with("text/plain"));
+    if keep {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let body = ErrorBody {
+        message: default_message(status).to_owned(),
+        errors: None,
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// One span per request (service, version, request id, trace id; parented
+/// to an incoming W3C `traceparent`), one access log line, and the RED
+/// metrics labelled by route template. While draining, responses carry
+/// `Connection: close` so clients reconnect (and find the next instance).
+async fn access_log(State(access): State<Access>, req: Request, next: Next) -> Response {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let started = Instant::now();
+    let method = req.method().clone();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let service = access.service;
+    // The path only: query strings may carry parameters such as passwords.
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format!("{method} {}", req.uri().path()),
+        otel.kind = "server",
+        service,
+        version = %access.version,
+        request_id = %request_id,
+        trace_id = tracing::field::Empty,
+        method = %method,
+        path = %req.uri().path(),
+    );
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&opentelemetry_http::HeaderExtractor(req.headers()))
+    });
+    let _ = span.set_parent(parent);
+    let trace_id = span.context().span().span_context().trace_id();
+    span.record("trace_id", tracing::field::display(trace_id));
+    let in_flight = metrics::gauge!("http_requests_in_flight", "service" => service);
+    in_flight.increment(1.0);
+    let mut response = next.run(req).instrument(span.clone()).await;
+    in_flight.decrement(1.0);
+    if access.shutting_down.load(Ordering::SeqCst) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    let elapsed = started.elapsed();
+    let route = response
+        .extensions()
+        .get::<RouteTemplate>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = response.status();
+    let class = format!("{}xx", status.as_u16() / 100);
+    let labels = [
+        ("service", service.to_owned()),
+        ("method", method.to_string()),
+        ("route", route.clone()),
+        ("status", class),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    let size = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    span.in_scope(|| {
+        tracing::info!(
+            route = %route,
+            status = status.as_u16(),
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            response_bytes = size,
+            "request finished"
+        );
+    });
+    response
+}
+
+/// A panicking handler answers 500 with the default message: the panic's
+/// text may hold internals, so it stays in the panic hook's output.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        default_message(StatusCode::INTERNAL_SERVER_ERROR),
+    )
+}

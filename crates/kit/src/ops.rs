@@ -1,0 +1,105 @@
+//! The operational endpoints every service answers: `/healthz` (alive),
+//! `/readyz` (ready to take traffic), `/admin/version`, `/metrics`,
+//! `/openapi.json` and the Swagger UI under `/docs/`.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use utoipa::openapi::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// A readiness check: `Ok` when the service can take traffic, else the reason.
+pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// Build a [`ReadyCheck`] from an async closure.
+pub fn ready_check<F, Fut>(f: F) -> ReadyCheck
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    Arc::new(move || Box::pin(f()))
+}
+
+/// What the operational endpoints know about their service.
+#[derive(Clone)]
+pub(crate) struct Ops {
+    pub(crate) name: &'static str,
+    pub(crate) version_name: String,
+    pub(crate) version_sha: String,
+    pub(crate) shutting_down: Arc<AtomicBool>,
+    pub(crate) ready: ReadyCheck,
+    pub(crate) database: Option<crate::db::Database>,
+    pub(crate) openapi: Arc<OpenApi>,
+}
+
+/// `/healthz`, `/readyz`, `/admin/version`, `/metrics` and `/openapi.json`
+/// (paths without trailing slash: the chassis accepts both forms).
+pub(crate) fn routes(ops: Ops) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/admin/version", get(version))
+        .route("/metrics", get(render_metrics))
+        .route("/openapi.json", get(openapi_json))
+        .with_state(ops)
+}
+
+/// The Swagger UI at `/docs/` (and a redirect from `/docs`), reading
+/// `/openapi.json`. Its assets are relative, so it must keep its trailing slash.
+pub(crate) fn docs() -> Router {
+    SwaggerUi::new("/docs")
+        .config(utoipa_swagger_ui::Config::from("/openapi.json"))
+        .into()
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(ops): State<Ops>) -> Response {
+    let verdict = if ops.shutting_down.load(Ordering::SeqCst) {
+        Err("shutting down".to_owned())
+    } else {
+        (ops.ready)().await
+    };
+    // 1 when the last readiness check passed: flapping shows in its changes().
+    metrics::gauge!("service_ready", "service" => ops.name).set(if verdict.is_ok() { 1.0 } else { 0.0 });
+    match verdict {
+        Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Err(reason) => {
+            tracing::warn!(reason = %reason, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "message": reason})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn version(State(ops): State<Ops>) -> Json<serde_json::Value> {
+    Json(json!({"commit": ops.version_sha, "version": ops.version_name}))
+}
+
+async fn render_metrics(State(ops): State<Ops>) -> Response {
+    if let Some(db) = &ops.database {
+        db.record_pool_metrics();
+    }
+    let body = crate::metrics::handle().render();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+async fn openapi_json(State(ops): State<Ops>) -> Json<OpenApi> {
+    Json(OpenApi::clone(&ops.openapi))
+}

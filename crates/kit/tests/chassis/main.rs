@@ -1,0 +1,9 @@
+//! Tests of the chassis itself, with a tiny service: router tests with
+//! `oneshot` on `Server::router`, and lifecycle tests over a real socket on
+//! port 0.
+
+mod helpers;
+mod input;
+mod lifecycle;
+mod middleware;
+mod ops;

@@ -1,0 +1,92 @@
+//! `/healthz`, `/readyz`, `/admin/version`, `/metrics`, `/openapi.json`, `/docs/`.
+
+use crate::helpers::{COMMIT, VERSION, app, get_path};
+use axum::http::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn healthz_answers_200() {
+    let (app, _) = app().await;
+    let r = get_path(&app, "/healthz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn readyz_follows_the_check_and_gives_its_reason_when_it_fails() {
+    let (app, readiness) = app().await;
+    let r = get_path(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), json!({"status": "ready"}));
+    readiness.set(Err("database: unreachable"));
+    let r = get_path(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        r.json(),
+        json!({"status": "unavailable", "message": "database: unreachable"})
+    );
+    readiness.set(Ok(()));
+    assert_eq!(get_path(&app, "/readyz").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn admin_version_answers_with_and_without_the_trailing_slash() {
+    let (app, _) = app().await;
+    for path in ["/admin/version/", "/admin/version"] {
+        let r = get_path(&app, path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert_eq!(r.json(), json!({"version": VERSION, "commit": COMMIT}), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_with_help_lines() {
+    let (app, _) = app().await;
+    assert_eq!(get_path(&app, "/api/items/7").await.status, StatusCode::OK);
+    assert_eq!(get_path(&app, "/api/items/8/").await.status, StatusCode::OK);
+    let r = get_path(&app, "/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("content-type").starts_with("text/plain"), "{:?}", r.headers);
+    let text = r.text();
+    assert!(text.contains("# HELP http_requests_total "), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("http_requests_total{") && l.contains("route=\"/api/items/{id}\""))
+        .unwrap_or_else(|| panic!("no counter for the route template: {text}"));
+    assert!(line.contains("service=\"kit-test\"") && line.ends_with(" 2"), "{line}");
+    assert!(text.contains("build_info{"), "{text}");
+}
+
+#[tokio::test]
+async fn the_openapi_description_carries_the_service_version_with_or_without_slash() {
+    let (app, _) = app().await;
+    for path in ["/openapi.json", "/openapi.json/"] {
+        let r = get_path(&app, path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert_eq!(r.json()["info"]["version"], VERSION, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_docs_ui_keeps_its_trailing_slash_and_its_relative_assets_load() {
+    let (app, _) = app().await;
+    let page = get_path(&app, "/docs/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.header("content-type").starts_with("text/html"),
+        "{:?}",
+        page.headers
+    );
+    let html = page.text();
+    assert!(html.contains("swagger-ui"), "{html}");
+    // The page loads its script relative to `/docs/`.
+    assert!(html.contains("./swagger-initializer.js"), "{html}");
+    let script = get_path(&app, "/docs/swagger-initializer.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.text().contains("/openapi.json"), "{}", script.text());
+    let css = get_path(&app, "/docs/swagger-ui.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    let bare = get_path(&app, "/docs").await;
+    assert!(bare.status.is_redirection(), "{}", bare.status);
+    assert_eq!(bare.header("location"), "/docs/");
+}
