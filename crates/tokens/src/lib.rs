@@ -9,7 +9,7 @@ mod keys;
 mod verify;
 
 pub use keys::{KeyError, generate_key_pair, kid_of_public_pem};
-pub use verify::{AuthUser, Rejection, Verifier, VerifierConfig};
+pub use verify::{AuthUser, LEEWAY_SECONDS, MAX_IAT_AHEAD_SECONDS, Rejection, Verifier, VerifierConfig};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
@@ -28,9 +28,10 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(2 * 24 * 3600);
 pub struct Claims {
     /// Who the token is for.
     pub username: String,
-    /// Issued at, seconds since the epoch.
+    /// Issued at, seconds since the epoch (a fractional NumericDate is
+    /// accepted when verifying, rounded down here).
     pub iat: i64,
-    /// Expires at, seconds since the epoch.
+    /// Expires at, seconds since the epoch (fractional accepted, rounded down).
     pub exp: i64,
     /// Present and true for administrators only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -138,8 +139,9 @@ impl Signer {
         }
     }
 
-    /// A verifier that accepts this signer's tokens (for the users service itself).
+    /// A verifier that accepts this signer's tokens (for the users service
+    /// itself), requiring this signer's issuer when it has one.
     pub fn verifier(&self) -> Verifier {
-        Verifier::from_jwks(&self.jwks())
+        Verifier::from_jwks(&self.jwks()).with_issuer(self.issuer.as_deref())
     }
 }

@@ -17,6 +17,12 @@ use std::time::{Duration, Instant};
 /// Default location of the public key, as in the book.
 pub const DEFAULT_PUBLIC_KEY_PATH: &str = "/opt/keys/public_key.pub";
 
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+pub const LEEWAY_SECONDS: u64 = 5;
+
+/// How far in the future `iat` may be (clock skew between issuer and us), in seconds.
+pub const MAX_IAT_AHEAD_SECONDS: f64 = 60.0;
+
 /// Where a verifying service gets its public keys.
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifierConfig {
@@ -29,6 +35,11 @@ pub struct VerifierConfig {
     /// Least time between two JWKS fetches, in seconds.
     #[arg(long, env = "JWKS_MIN_REFRESH_SECONDS", default_value_t = 10)]
     pub jwks_min_refresh_seconds: u64,
+    /// Expected `iss` claim (the users service's `TOKEN_ISSUER`): when set, a
+    /// token whose `iss` is missing or different is refused; when unset, `iss`
+    /// is not checked (the book's tokens carry none).
+    #[arg(long, env = "TOKEN_ISSUER")]
+    pub token_issuer: Option<String>,
 }
 
 impl VerifierConfig {
@@ -48,7 +59,7 @@ impl VerifierConfig {
         if let Some(url) = &self.jwks_url {
             verifier = verifier.with_jwks_url(url, Duration::from_secs(self.jwks_min_refresh_seconds));
         }
-        Ok(verifier)
+        Ok(verifier.with_issuer(self.token_issuer.as_deref()))
     }
 }
 
@@ -67,9 +78,24 @@ pub enum Rejection {
     /// Signature does not verify with any known key.
     #[error("invalid signature")]
     Signature,
-    /// `exp` in the past.
+    /// A `crit` header: it names extensions we do not implement (we implement none).
+    #[error("critical header not understood")]
+    CriticalHeader,
+    /// `exp` in the past (beyond [`LEEWAY_SECONDS`]).
     #[error("token expired")]
     Expired,
+    /// `nbf` in the future (beyond [`LEEWAY_SECONDS`]).
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// `iat` more than [`MAX_IAT_AHEAD_SECONDS`] in the future.
+    #[error("token issued in the future")]
+    IssuedInFuture,
+    /// An issuer is configured and `iss` is missing or different.
+    #[error("wrong issuer")]
+    Issuer,
+    /// An `aud` claim: our tokens never carry one.
+    #[error("audience not allowed")]
+    Audience,
     /// A required claim is missing or mistyped.
     #[error("missing or invalid claim")]
     Claims,
@@ -86,7 +112,12 @@ impl Rejection {
             Self::Malformed => "malformed",
             Self::Algorithm => "algorithm",
             Self::Signature => "signature",
+            Self::CriticalHeader => "critical_header",
             Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::Issuer => "issuer",
+            Self::Audience => "audience",
             Self::Claims => "claims",
             Self::KeysUnavailable => "keys_unavailable",
         }
@@ -141,7 +172,11 @@ impl Verifier {
         let mut validation = Validation::new(ALGORITHM);
         validation.algorithms = vec![ALGORITHM];
         validation.set_required_spec_claims(&["exp"]);
-        validation.leeway = 5;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        // Any `aud` is refused: no audience is configured (see API.md).
+        validation.validate_aud = true;
+        validation.leeway = LEEWAY_SECONDS;
         Self {
             keys: Arc::default(),
             pem_kids: Arc::default(),
@@ -160,6 +195,22 @@ impl Verifier {
         let verifier = Self::empty();
         verifier.load_jwks(set);
         verifier
+    }
+
+    /// Require `iss` to be exactly `issuer` (a missing `iss` is refused too);
+    /// `None` leaves `iss` unchecked, as the book's verifier does.
+    pub fn with_issuer(mut self, issuer: Option<&str>) -> Self {
+        match issuer {
+            Some(issuer) => {
+                self.validation.set_issuer(&[issuer]);
+                self.validation.required_spec_claims.insert("iss".to_owned());
+            }
+            None => {
+                self.validation.iss = None;
+                self.validation.required_spec_claims.remove("iss");
+            }
+        }
+        self
     }
 
     fn with_pem(self, pem: &[u8]) -> Result<Self, KeyError> {
@@ -239,11 +290,22 @@ impl Verifier {
         }
     }
 
-    /// Verify a bare JWT (without the `Bearer ` prefix).
+    /// Verify a bare JWT (without the `Bearer ` prefix): RS256 only, no
+    /// `crit` header, signature, `exp` (required) and `nbf` (if present)
+    /// within [`LEEWAY_SECONDS`], `iat` (required) at most
+    /// [`MAX_IAT_AHEAD_SECONDS`] ahead, no `aud`, `iss` if configured.
+    /// NumericDates may be fractional (RFC 7519).
     pub async fn verify(&self, token: &str) -> Result<Claims, Rejection> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
         if header.alg != ALGORITHM {
             return Err(Rejection::Algorithm);
+        }
+        // RFC 7515 §4.1.11: a recipient must refuse a `crit` naming an
+        // extension it does not understand. We understand none, and the
+        // names it may not carry (registered ones, an empty list) make it
+        // invalid anyway, so any `crit` is refused.
+        if header.crit.is_some() {
+            return Err(Rejection::CriticalHeader);
         }
         let kid = header.kid.as_deref();
         let known = kid.is_some_and(|k| self.keys.read().unwrap_or_else(|p| p.into_inner()).contains_key(k));
@@ -256,8 +318,8 @@ impl Verifier {
         }
         let mut rejection = Rejection::Signature;
         for key in &candidates {
-            match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
-                Ok(data) => return Ok(data.claims),
+            match jsonwebtoken::decode::<WireClaims>(token, key, &self.validation) {
+                Ok(data) => return data.claims.check(now()),
                 Err(e) => {
                     rejection = match e.kind() {
                         // A key that cannot check this token is just not the right key.
@@ -265,11 +327,12 @@ impl Verifier {
                             Rejection::Signature
                         }
                         ErrorKind::ExpiredSignature => Rejection::Expired,
+                        ErrorKind::ImmatureSignature => Rejection::NotYetValid,
+                        ErrorKind::InvalidIssuer => Rejection::Issuer,
+                        ErrorKind::MissingRequiredClaim(claim) if claim == "iss" => Rejection::Issuer,
+                        ErrorKind::InvalidAudience => Rejection::Audience,
                         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Rejection::Algorithm,
-                        ErrorKind::MissingRequiredClaim(_)
-                        | ErrorKind::InvalidClaimFormat(_)
-                        | ErrorKind::InvalidAudience
-                        | ErrorKind::ImmatureSignature => Rejection::Claims,
+                        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) => Rejection::Claims,
                         ErrorKind::Json(_) => Rejection::Claims,
                         _ => Rejection::Malformed,
                     };
@@ -292,6 +355,82 @@ impl Verifier {
             return Err(Rejection::Malformed);
         }
         self.verify(token.trim()).await
+    }
+}
+
+/// Seconds since the epoch, with its fraction.
+fn now() -> f64 {
+    let now = chrono::Utc::now();
+    now.timestamp() as f64 + f64::from(now.timestamp_subsec_micros()) / 1e6
+}
+
+/// A NumericDate (RFC 7519 §2): seconds since the epoch, possibly
+/// fractional. Only finite, non-negative numbers are dates; anything else
+/// (a string, a negative number, a number out of range) makes the token
+/// malformed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct NumericDate(f64);
+
+impl NumericDate {
+    /// Whole seconds, rounded down (saturating, as `as` does).
+    fn seconds(self) -> i64 {
+        self.0.floor() as i64
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NumericDate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a NumericDate (non-negative seconds since the epoch)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                Ok(NumericDate(v as f64))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NumericDate, E> {
+                u64::try_from(v)
+                    .map(|v| NumericDate(v as f64))
+                    .map_err(|_| E::custom("a NumericDate is not negative"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                if v.is_finite() && v >= 0.0 {
+                    Ok(NumericDate(v))
+                } else {
+                    Err(E::custom("a NumericDate is a finite, non-negative number"))
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// The claims as they arrive: [`Claims`] with fractional dates.
+#[derive(Debug, serde::Deserialize)]
+struct WireClaims {
+    username: String,
+    iat: NumericDate,
+    exp: NumericDate,
+    #[serde(default)]
+    admin: bool,
+    #[serde(default)]
+    iss: Option<String>,
+}
+
+impl WireClaims {
+    /// The checks the JWT library does not make (`iat`), then the claims.
+    fn check(self, now: f64) -> Result<Claims, Rejection> {
+        if self.iat.0 > now + MAX_IAT_AHEAD_SECONDS {
+            return Err(Rejection::IssuedInFuture);
+        }
+        Ok(Claims {
+            username: self.username,
+            iat: self.iat.seconds(),
+            exp: self.exp.seconds(),
+            admin: self.admin,
+            iss: self.iss,
+        })
     }
 }
 
@@ -335,3 +474,6 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,7 +16,30 @@ fn now() -> i64 {
 }
 
 fn b64(v: &Value) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    b64_raw(&v.to_string())
+}
+
+fn b64_raw(s: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+}
+
+/// A JWT built by hand: this exact header and payload text, RS256-signed
+/// with the service's key, so headers `jsonwebtoken` would not write
+/// (`crit`) and payloads that are barely JSON reach the service as sent.
+fn sign_raw(header: &Value, payload: &str) -> String {
+    let key = EncodingKey::from_rsa_pem(testkit::keys().private_pem.as_bytes()).expect("test key");
+    let message = format!("{}.{}", b64(header), b64_raw(payload));
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::RS256).expect("signed");
+    format!("{message}.{signature}")
+}
+
+/// `mallory`'s valid claims with `extra` merged in.
+fn mallory(extra: Value) -> Value {
+    let mut claims = json!({"username": "mallory", "iat": now(), "exp": now() + 3600});
+    for (k, v) in extra.as_object().expect("object") {
+        claims[k] = v.clone();
+    }
+    claims
 }
 
 fn forged_tokens() -> Vec<(&'static str, String)> {
@@ -89,6 +112,71 @@ fn forged_tokens() -> Vec<(&'static str, String)> {
                 sign(&json!({"username": 7, "iat": now(), "exp": now() + 3600}))
             ),
         ),
+        (
+            "nbf in the future",
+            format!("Bearer {}", sign(&mallory(json!({"nbf": now() + 600})))),
+        ),
+        (
+            "iat 5 minutes in the future",
+            format!("Bearer {}", sign(&mallory(json!({"iat": now() + 300})))),
+        ),
+        (
+            "crit naming a registered claim",
+            format!(
+                "Bearer {}",
+                sign_raw(
+                    &json!({"alg": "RS256", "typ": "JWT", "crit": ["exp"], "exp": now() + 3600}),
+                    &claims.to_string()
+                )
+            ),
+        ),
+        (
+            "crit naming an unknown extension",
+            format!(
+                "Bearer {}",
+                sign_raw(
+                    &json!({"alg": "RS256", "typ": "JWT", "crit": ["x-skip-checks"], "x-skip-checks": true}),
+                    &claims.to_string()
+                )
+            ),
+        ),
+        (
+            "aud claim",
+            format!("Bearer {}", sign(&mallory(json!({"aud": "thoughts"})))),
+        ),
+        (
+            "exp as a string",
+            format!("Bearer {}", sign(&mallory(json!({"exp": "tomorrow"})))),
+        ),
+        ("negative iat", format!("Bearer {}", sign(&mallory(json!({"iat": -1}))))),
+        (
+            "nbf a huge number",
+            format!("Bearer {}", sign(&mallory(json!({"nbf": 1e300})))),
+        ),
+        (
+            "nbf beyond u64",
+            format!("Bearer {}", sign(&mallory(json!({"nbf": 1e20})))),
+        ),
+        (
+            "exp out of the range of a double",
+            format!(
+                "Bearer {}",
+                sign_raw(
+                    &json!({"alg": "RS256", "typ": "JWT"}),
+                    &format!(r#"{{"username":"mallory","iat":{},"exp":1e400}}"#, now())
+                )
+            ),
+        ),
+        (
+            "exp NaN",
+            format!(
+                "Bearer {}",
+                sign_raw(
+                    &json!({"alg": "RS256", "typ": "JWT"}),
+                    &format!(r#"{{"username":"mallory","iat":{},"exp":NaN}}"#, now())
+                )
+            ),
+        ),
         ("tampered payload", format!("Bearer {tampered}")),
         ("garbage", "Bearer garbage".to_owned()),
         ("missing Bearer", good.clone()),
@@ -113,6 +201,129 @@ testkit::both_engines! {
         assert!(app.get_list("/api/thoughts/").await.is_empty(), "no forged thought was stored");
         // And a good one still works.
         assert_eq!(app.post_thought_with(&bearer("bruce"), "real").await.status(), StatusCode::CREATED);
+    }
+}
+
+/// Tokens the contract allows although they look unusual, with the name
+/// each posts as.
+fn unusual_but_valid_tokens() -> Vec<(&'static str, String)> {
+    let now = now() as f64;
+    let with = |extra: Value| {
+        let mut claims = json!({"username": "bruce", "iat": now, "exp": now + 3600.0});
+        for (k, v) in extra.as_object().expect("object") {
+            claims[k] = v.clone();
+        }
+        format!("Bearer {}", sign(&claims))
+    };
+    vec![
+        ("nbf in the past", with(json!({"nbf": now - 60.0}))),
+        ("iat 30 s in the future", with(json!({"iat": now + 30.0}))),
+        ("fractional exp", with(json!({"exp": now + 3600.5}))),
+        ("fractional iat", with(json!({"iat": now - 0.25}))),
+        ("fractional nbf", with(json!({"nbf": now - 1.5}))),
+        (
+            "iss without an issuer configured",
+            with(json!({"iss": "https://anyone.example"})),
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_with_fractional_dates_a_past_nbf_or_a_slightly_early_iat_are_accepted() {
+    let app = spawn(Engine::Sqlite).await;
+    for (case, authorization) in unusual_but_valid_tokens() {
+        let r = app.post_thought_with(&authorization, case).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{case}");
+        let thought: Value = r.json().await.expect("a thought");
+        assert_eq!(thought["username"], "bruce", "{case}");
+        assert_eq!(thought["text"], case);
+    }
+    assert_eq!(
+        app.get_list("/api/thoughts/").await.len(),
+        unusual_but_valid_tokens().len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_issuer_configured_only_tokens_naming_it_are_accepted() {
+    let app = spawn_with(Engine::Sqlite, |c| {
+        c.keys.token_issuer = Some("https://users.test".into())
+    })
+    .await;
+    let claims = |iss: Option<&str>| {
+        let mut claims = json!({"username": "bruce", "iat": now(), "exp": now() + 3600});
+        if let Some(iss) = iss {
+            claims["iss"] = json!(iss);
+        }
+        format!("Bearer {}", sign(&claims))
+    };
+    for (case, authorization) in [
+        ("iss missing", claims(None)),
+        ("iss different", claims(Some("https://evil.test"))),
+        ("iss with a trailing slash", claims(Some("https://users.test/"))),
+        ("iss empty", claims(Some(""))),
+    ] {
+        let r = app.post_thought_with(&authorization, case).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{case}");
+        let body: Value = r.json().await.unwrap_or_else(|_| panic!("{case}: JSON body"));
+        assert_eq!(body["message"], "Invalid token", "{case}");
+    }
+    assert!(app.get_list("/api/thoughts/").await.is_empty());
+    let r = app
+        .post_thought_with(&claims(Some("https://users.test")), "right issuer")
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+/// The value of `tokens_rejected_total{reason="<reason>"}` on `/metrics`.
+async fn rejected(app: &crate::helpers::TestApp, reason: &str) -> f64 {
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    let label = format!("reason=\"{reason}\"");
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("tokens_rejected_total{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_refusal_is_counted_under_its_reason() {
+    let app = spawn_with(Engine::Sqlite, |c| {
+        c.keys.token_issuer = Some("https://users.test".into())
+    })
+    .await;
+    let iss = json!("https://users.test");
+    let header = json!({"alg": "RS256", "typ": "JWT", "crit": ["x-skip-checks"], "x-skip-checks": true});
+    let cases = [
+        ("not_yet_valid", sign(&mallory(json!({"iss": iss, "nbf": now() + 600})))),
+        (
+            "issued_in_future",
+            sign(&mallory(json!({"iss": iss, "iat": now() + 300}))),
+        ),
+        (
+            "critical_header",
+            sign_raw(&header, &mallory(json!({"iss": iss})).to_string()),
+        ),
+        ("issuer", sign(&mallory(json!({"iss": "https://evil.test"})))),
+        ("audience", sign(&mallory(json!({"iss": iss, "aud": "thoughts"})))),
+        (
+            "expired",
+            sign(&mallory(json!({"iss": iss, "iat": now() - 7200, "exp": now() - 3600}))),
+        ),
+    ];
+    for (reason, token) in cases {
+        let before = rejected(&app, reason).await;
+        let r = app.post_thought_with(&format!("Bearer {token}"), reason).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{reason}");
+        assert_eq!(rejected(&app, reason).await, before + 1.0, "{reason}");
     }
 }
 
