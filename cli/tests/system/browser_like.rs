@@ -1,13 +1,13 @@
 //! The whole system started for a test, visited with testkit's browser
 //! (keeps cookies, does not follow redirects, reads CSRF tokens).
 
-pub use testkit::browser::Browser;
+pub(crate) use testkit::browser::Browser;
 use tokio_util::sync::CancellationToken;
 
 /// The whole system on free ports with a fresh data directory.
-pub struct System {
-    pub urls: mythoughts::up::Urls,
-    pub frontend: String,
+pub(crate) struct System {
+    pub(crate) urls: mythoughts::up::Urls,
+    pub(crate) frontend: String,
     shutdown: CancellationToken,
     _data: tempfile::TempDir,
 }
@@ -18,7 +18,7 @@ impl Drop for System {
     }
 }
 
-pub async fn start_system() -> System {
+pub(crate) async fn start_system() -> System {
     let data = tempfile::tempdir().expect("temp dir");
     let args = mythoughts::up::UpArgs::new(0, data.path().to_path_buf());
     let shutdown = CancellationToken::new();

@@ -107,26 +107,6 @@ impl Client {
         Ok(ThoughtPage { items, older })
     }
 
-    /// `GET /api/thoughts/?search=`: everyone's thoughts, optionally filtered.
-    pub async fn list(&self, search: Option<&str>) -> Result<Vec<Thought>, ClientError> {
-        let mut req = self.0.request(Method::GET, "/api/thoughts/");
-        if let Some(s) = search {
-            req = req.query(&[("search", s)]);
-        }
-        self.0.json(req).await
-    }
-
-    /// `GET /api/thoughts/?username=` *(ext)*: one author's thoughts.
-    pub async fn list_by_user(&self, username: &str) -> Result<Vec<Thought>, ClientError> {
-        self.0
-            .json(
-                self.0
-                    .request(Method::GET, "/api/thoughts/")
-                    .query(&[("username", username)]),
-            )
-            .await
-    }
-
     /// `GET /api/me/thoughts/` with the caller's `Bearer <JWT>`.
     pub async fn list_mine(&self, bearer: &str) -> Result<Vec<Thought>, ClientError> {
         self.0

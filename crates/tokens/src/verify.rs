@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Default location of the public key, as in the book.
-pub const DEFAULT_PUBLIC_KEY_PATH: &str = "/opt/keys/public_key.pub";
+pub(crate) const DEFAULT_PUBLIC_KEY_PATH: &str = "/opt/keys/public_key.pub";
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 5;

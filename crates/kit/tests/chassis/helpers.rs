@@ -14,19 +14,19 @@ use std::sync::{Arc, Mutex};
 use tower::ServiceExt as _;
 
 /// The version the test service reports.
-pub const VERSION: &str = "9.9.9-test";
+pub(crate) const VERSION: &str = "9.9.9-test";
 /// The commit the test service reports.
-pub const COMMIT: &str = "abc1234";
+pub(crate) const COMMIT: &str = "abc1234";
 /// The test service's body limit.
-pub const BODY_LIMIT: usize = 1024;
+pub(crate) const BODY_LIMIT: usize = 1024;
 
 /// What the test service's readiness check answers; tests change it.
 #[derive(Clone, Default)]
-pub struct Readiness(Arc<Mutex<Option<String>>>);
+pub(crate) struct Readiness(Arc<Mutex<Option<String>>>);
 
 impl Readiness {
     /// Make the check pass (`Ok`) or fail with a reason.
-    pub fn set(&self, verdict: Result<(), &str>) {
+    pub(crate) fn set(&self, verdict: Result<(), &str>) {
         *self.0.lock().expect("readiness lock") = verdict.err().map(str::to_owned);
     }
 
@@ -53,7 +53,7 @@ async fn explode() -> &'static str {
 
 /// The test service: a few routes, a default OpenAPI description and a
 /// readiness check the test controls.
-pub fn service(config: ServerConfig, readiness: &Readiness) -> Service {
+pub(crate) fn service(config: ServerConfig, readiness: &Readiness) -> Service {
     let api = Router::new()
         .route("/api/items/{id}", get(get_item))
         .route("/api/echo", get(echo).post(echo))
@@ -74,7 +74,7 @@ pub fn service(config: ServerConfig, readiness: &Readiness) -> Service {
 }
 
 /// The test service's configuration: loopback, port 0, known version.
-pub fn config() -> ServerConfig {
+pub(crate) fn config() -> ServerConfig {
     let mut config = ServerConfig::local(0);
     config.version_name = VERSION.to_owned();
     config.version_sha = COMMIT.to_owned();
@@ -83,38 +83,38 @@ pub fn config() -> ServerConfig {
 }
 
 /// The complete application of a test service, for `oneshot`.
-pub async fn app() -> (Router, Readiness) {
+pub(crate) async fn app() -> (Router, Readiness) {
     let readiness = Readiness::default();
     let server = Server::bind(service(config(), &readiness)).await.expect("bound");
     (server.router(), readiness)
 }
 
 /// A response, read whole.
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
     /// The body as JSON.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     /// The body as text.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// A header's value as text ("" when absent).
-    pub fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 }
 
 /// Send `request` through `app` and read the whole response.
-pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+pub(crate) async fn send(app: &Router, request: Request<Body>) -> Reply {
     let response = app.clone().oneshot(request).await.expect("infallible");
     let (parts, body) = response.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.expect("body read");
@@ -126,12 +126,12 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
 }
 
 /// `GET uri` through `app`.
-pub async fn get_path(app: &Router, uri: &str) -> Reply {
+pub(crate) async fn get_path(app: &Router, uri: &str) -> Reply {
     send(app, Request::get(uri).body(Body::empty()).expect("valid request")).await
 }
 
 /// `POST uri` through `app` with a body of the given type.
-pub async fn post(app: &Router, uri: &str, content_type: &str, body: impl Into<Body>) -> Reply {
+pub(crate) async fn post(app: &Router, uri: &str, content_type: &str, body: impl Into<Body>) -> Reply {
     let request = Request::post(uri)
         .header("content-type", content_type)
         .body(body.into())

@@ -8,14 +8,14 @@ use tokio_util::sync::CancellationToken;
 
 /// A frontend configuration for these tests: the given backends, the test
 /// public key, everything else at its default.
-pub fn config(users_url: &str, thoughts_url: &str) -> Config {
+pub(crate) fn config(users_url: &str, thoughts_url: &str) -> Config {
     Config::local(users_url, thoughts_url, &testkit::keys().public_path)
 }
 
 /// A running frontend; stopped when dropped.
-pub struct Frontend {
+pub(crate) struct Frontend {
     /// Its base URL.
-    pub base: String,
+    pub(crate) base: String,
     stop: CancellationToken,
 }
 
@@ -26,7 +26,7 @@ impl Drop for Frontend {
 }
 
 /// Build, bind and serve a frontend (it accepts connections on return).
-pub async fn start_frontend(config: Config) -> Frontend {
+pub(crate) async fn start_frontend(config: Config) -> Frontend {
     let app = Application::build(config)
         .await
         .unwrap_or_else(|e| panic!("frontend: {e}"));
@@ -37,25 +37,25 @@ pub async fn start_frontend(config: Config) -> Frontend {
 }
 
 /// A frontend and its two stub backends, all ready.
-pub struct TestApp {
+pub(crate) struct TestApp {
     /// The stub users service.
-    pub users: Stub,
+    pub(crate) users: Stub,
     /// The stub thoughts service.
-    pub thoughts: Stub,
+    pub(crate) thoughts: Stub,
     /// What the stub thoughts service holds.
-    pub thoughts_data: Thoughts,
+    pub(crate) thoughts_data: Thoughts,
     /// The frontend under test.
-    pub frontend: Frontend,
+    pub(crate) frontend: Frontend,
 }
 
 impl TestApp {
     /// With the default configuration.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
 
     /// With the configuration changed by `adjust` first.
-    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+    pub(crate) async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let users = stubs::users().await;
         let (thoughts, thoughts_data) = stubs::thoughts(stubs::VERSION).await;
         let mut config = config(&users.url(), &thoughts.url());
@@ -71,7 +71,7 @@ impl TestApp {
     }
 
     /// A new browser, without cookies, on the frontend.
-    pub fn browser(&self) -> Browser {
+    pub(crate) fn browser(&self) -> Browser {
         Browser::new(&self.frontend.base)
     }
 }

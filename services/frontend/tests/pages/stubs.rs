@@ -22,10 +22,10 @@ use tokio_util::sync::CancellationToken;
 use users_api::{Credentials, LoginResponse, User};
 
 /// The version both stubs report on `/admin/version/` unless told otherwise.
-pub const VERSION: &str = "0.1.0";
+pub(crate) const VERSION: &str = "0.1.0";
 
 /// A stub backend listening on loopback.
-pub struct Stub {
+pub(crate) struct Stub {
     router: Router,
     addr: SocketAddr,
     stalled: Arc<AtomicBool>,
@@ -58,12 +58,12 @@ impl Stub {
     }
 
     /// Its base URL, `http://127.0.0.1:<port>`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Stop listening and close every connection; returns once it is down.
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some((stop, task)) = self.running.take() {
             stop.cancel();
             task.await.expect("stub stopped");
@@ -71,13 +71,13 @@ impl Stub {
     }
 
     /// Listen again on the same port, with the data it had.
-    pub async fn restart(&mut self) {
+    pub(crate) async fn restart(&mut self) {
         self.stop().await;
         self.serve().await;
     }
 
     /// From now on, accept requests and never answer them.
-    pub fn stall(&self) {
+    pub(crate) fn stall(&self) {
         self.stalled.store(true, Ordering::SeqCst);
     }
 }
@@ -114,7 +114,7 @@ struct Users {
 
 /// The users service: `POST /api/login/`, `POST /api/users/` (passwords of
 /// at least 12 characters), `GET /admin/version/`.
-pub async fn users() -> Stub {
+pub(crate) async fn users() -> Stub {
     let signer = Signer::from_pem(testkit::keys().private_pem.as_bytes()).expect("test private key");
     let state = Users {
         signer: Arc::new(signer),
@@ -160,7 +160,7 @@ async fn sign_up(State(users): State<Users>, Form(c): Form<Credentials>) -> Resp
 /// The thoughts service's state: what was posted, and the accounts whose
 /// tokens it refuses from now on.
 #[derive(Clone)]
-pub struct Thoughts {
+pub(crate) struct Thoughts {
     verifier: Verifier,
     posted: Arc<Mutex<Vec<Thought>>>,
     refused: Arc<Mutex<BTreeSet<String>>>,
@@ -168,7 +168,7 @@ pub struct Thoughts {
 
 impl Thoughts {
     /// Answer 401 to every token of `username` from now on (as if revoked).
-    pub fn refuse_tokens_of(&self, username: &str) {
+    pub(crate) fn refuse_tokens_of(&self, username: &str) {
         self.refused.lock().expect("refused").insert(username.to_owned());
     }
 
@@ -189,7 +189,7 @@ impl Thoughts {
 /// The thoughts service: the lists (newest first with `order=desc`,
 /// `limit`, `before`, and the `Link` to the next page), posting, deleting
 /// one's own, `GET /admin/version/` reporting `version`.
-pub async fn thoughts(version: &str) -> (Stub, Thoughts) {
+pub(crate) async fn thoughts(version: &str) -> (Stub, Thoughts) {
     let verifier = Verifier::from_pem(testkit::keys().public_pem.as_bytes()).expect("test public key");
     let state = Thoughts {
         verifier,

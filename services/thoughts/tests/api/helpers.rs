@@ -4,15 +4,15 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-pub use testkit::Engine;
+pub(crate) use testkit::Engine;
 use tokio_util::sync::CancellationToken;
 
 /// A running thoughts service with a fresh database.
-pub struct TestApp {
-    pub base: String,
-    pub client: reqwest::Client,
+pub(crate) struct TestApp {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
     /// The typed client other services use, for set-up steps.
-    pub api: thoughts_api::Client,
+    pub(crate) api: thoughts_api::Client,
     shutdown: CancellationToken,
     _db: testkit::TestDatabase,
 }
@@ -24,7 +24,7 @@ impl Drop for TestApp {
 }
 
 /// Start the service verifying with the test public key, changed by `adjust`.
-pub async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut thoughts::Config)) -> TestApp {
+pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut thoughts::Config)) -> TestApp {
     let db = testkit::database(engine).await;
     let mut config = thoughts::Config::local(&db.url, &testkit::keys().public_path);
     adjust(&mut config);
@@ -45,7 +45,7 @@ pub async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut thoughts::Confi
 }
 
 /// Start the service with the default test configuration.
-pub async fn spawn(engine: Engine) -> TestApp {
+pub(crate) async fn spawn(engine: Engine) -> TestApp {
     spawn_with(engine, |_| {}).await
 }
 
@@ -54,12 +54,12 @@ fn now() -> i64 {
 }
 
 /// Sign arbitrary claims with the test key (RS256, no kid, like the book).
-pub fn sign(claims: &Value) -> String {
+pub(crate) fn sign(claims: &Value) -> String {
     sign_with(claims, Algorithm::RS256, &testkit::keys().private_pem, None)
 }
 
 /// Sign `claims` with `alg` and an RSA private key PEM.
-pub fn sign_with(claims: &Value, alg: Algorithm, private_pem: &str, kid: Option<&str>) -> String {
+pub(crate) fn sign_with(claims: &Value, alg: Algorithm, private_pem: &str, kid: Option<&str>) -> String {
     let key = EncodingKey::from_rsa_pem(private_pem.as_bytes()).expect("test key");
     let mut header = Header::new(alg);
     header.kid = kid.map(str::to_owned);
@@ -67,7 +67,7 @@ pub fn sign_with(claims: &Value, alg: Algorithm, private_pem: &str, kid: Option<
 }
 
 /// A valid `Bearer` token for `username`, as the book's users service makes them.
-pub fn bearer(username: &str) -> String {
+pub(crate) fn bearer(username: &str) -> String {
     format!(
         "Bearer {}",
         sign(&json!({"username": username, "iat": now(), "exp": now() + 3600}))
@@ -75,7 +75,7 @@ pub fn bearer(username: &str) -> String {
 }
 
 /// A valid administrator `Bearer` token.
-pub fn admin_bearer(username: &str) -> String {
+pub(crate) fn admin_bearer(username: &str) -> String {
     format!(
         "Bearer {}",
         sign(&json!({"username": username, "iat": now(), "exp": now() + 3600, "admin": true}))
@@ -83,13 +83,13 @@ pub fn admin_bearer(username: &str) -> String {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Post a thought as `username` through the typed client; returns the
     /// created thought as JSON.
-    pub async fn post_thought(&self, username: &str, text: &str) -> Value {
+    pub(crate) async fn post_thought(&self, username: &str, text: &str) -> Value {
         match self.api.create(&bearer(username), text).await {
             Ok(thought) => serde_json::to_value(thought).expect("a thought is JSON"),
             Err(e) => panic!("posting {text:?} as {username} failed: {e}"),
@@ -97,7 +97,7 @@ impl TestApp {
     }
 
     /// Post a thought with an arbitrary `Authorization` value.
-    pub async fn post_thought_with(&self, authorization: &str, text: &str) -> reqwest::Response {
+    pub(crate) async fn post_thought_with(&self, authorization: &str, text: &str) -> reqwest::Response {
         self.client
             .post(self.url("/api/me/thoughts/"))
             .header("authorization", authorization)
@@ -108,14 +108,14 @@ impl TestApp {
     }
 
     /// GET a JSON list.
-    pub async fn get_list(&self, path_and_query: &str) -> Vec<Value> {
+    pub(crate) async fn get_list(&self, path_and_query: &str) -> Vec<Value> {
         let r = self.client.get(self.url(path_and_query)).send().await.expect("sent");
         assert_eq!(r.status(), StatusCode::OK, "{path_and_query}");
         r.json().await.expect("json list")
     }
 
     /// Texts of the thoughts matching `search`.
-    pub async fn search(&self, needle: &str) -> Vec<String> {
+    pub(crate) async fn search(&self, needle: &str) -> Vec<String> {
         let r = self
             .client
             .get(self.url("/api/thoughts/"))
@@ -127,7 +127,7 @@ impl TestApp {
     }
 
     /// Texts of `username`'s own thoughts matching `search` (`/api/me/thoughts/`).
-    pub async fn search_mine(&self, username: &str, needle: &str) -> Vec<String> {
+    pub(crate) async fn search_mine(&self, username: &str, needle: &str) -> Vec<String> {
         let r = self
             .client
             .get(self.url("/api/me/thoughts/"))

@@ -3,17 +3,17 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
-pub use testkit::Engine;
+pub(crate) use testkit::Engine;
 use tokio_util::sync::CancellationToken;
 
 /// A running users service with a fresh database.
-pub struct TestApp {
-    pub base: String,
-    pub client: reqwest::Client,
+pub(crate) struct TestApp {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
     /// The typed client other services use, for set-up steps.
-    pub api: users_api::Client,
-    pub admin_username: String,
-    pub admin_password: String,
+    pub(crate) api: users_api::Client,
+    pub(crate) admin_username: String,
+    pub(crate) admin_password: String,
     shutdown: CancellationToken,
     _db: testkit::TestDatabase,
 }
@@ -25,7 +25,7 @@ impl Drop for TestApp {
 }
 
 /// Start the service with the default test configuration, changed by `adjust`.
-pub async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut users::Config)) -> TestApp {
+pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut users::Config)) -> TestApp {
     let db = testkit::database(engine).await;
     let admin_password = format!("admin-{}", uuid::Uuid::new_v4());
     let mut config = users::Config::local(&db.url, &testkit::keys().private_path);
@@ -51,13 +51,13 @@ pub async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut users::Config))
 }
 
 /// Start the service with the default test configuration.
-pub async fn spawn(engine: Engine) -> TestApp {
+pub(crate) async fn spawn(engine: Engine) -> TestApp {
     spawn_with(engine, |_| {}).await
 }
 
 impl TestApp {
     /// POST a form to `path`, optionally with a `Bearer` token.
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], bearer: Option<&str>) -> reqwest::Response {
+    pub(crate) async fn post_form(&self, path: &str, form: &[(&str, &str)], bearer: Option<&str>) -> reqwest::Response {
         let mut req = self.client.post(format!("{}{path}", self.base)).form(form);
         if let Some(b) = bearer {
             req = req.header("authorization", b);
@@ -66,7 +66,7 @@ impl TestApp {
     }
 
     /// Log in; returns the status and body.
-    pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Value) {
+    pub(crate) async fn login(&self, username: &str, password: &str) -> (StatusCode, Value) {
         let r = self
             .post_form("/api/login/", &[("username", username), ("password", password)], None)
             .await;
@@ -75,7 +75,7 @@ impl TestApp {
     }
 
     /// The administrator's `Bearer <JWT>`.
-    pub async fn admin_bearer(&self) -> String {
+    pub(crate) async fn admin_bearer(&self) -> String {
         let credentials = users_api::Credentials {
             username: self.admin_username.clone(),
             password: self.admin_password.clone(),
@@ -87,7 +87,7 @@ impl TestApp {
     }
 
     /// Sign up a user through the public endpoint.
-    pub async fn sign_up(&self, username: &str, password: &str) -> reqwest::Response {
+    pub(crate) async fn sign_up(&self, username: &str, password: &str) -> reqwest::Response {
         self.post_form("/api/users/", &[("username", username), ("password", password)], None)
             .await
     }
@@ -95,7 +95,7 @@ impl TestApp {
 
 /// The claims of a token, verified with the test public key by
 /// `jsonwebtoken` directly (not the service's code).
-pub fn decode(bearer: &str) -> (jsonwebtoken::Header, Value) {
+pub(crate) fn decode(bearer: &str) -> (jsonwebtoken::Header, Value) {
     let token = bearer.strip_prefix("Bearer ").expect("Bearer prefix");
     let key = jsonwebtoken::DecodingKey::from_rsa_pem(testkit::keys().public_pem.as_bytes()).expect("public key");
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
