@@ -91,6 +91,16 @@ fn migrator(sources: &'static [MigrationSource]) -> Migrator {
     Migrator::with_migrations(migrations)
 }
 
+/// SQLite checkpoints the WAL into the database after a commit leaves it
+/// this many pages long (4 MiB with 4 KiB pages).
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 1000;
+
+/// The WAL is truncated to this size when a checkpoint lets it restart.
+const JOURNAL_SIZE_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How long [`Database::close`] waits for connections still in use.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Parsed connection settings for one engine.
 #[derive(Debug, Clone)]
 enum Options {
@@ -106,7 +116,16 @@ fn parse_url(url: &str) -> Result<Options, String> {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Bounds on the write-ahead log (issue 9): checkpoint once it
+            // holds 1000 pages (SQLite's default, stated so nobody turns it
+            // off), and truncate it back to 16 MiB whenever a checkpoint lets
+            // it restart. Neither helps if checkpoints never run: a write
+            // must be stepped to SQLITE_DONE for SQLite to run its
+            // autocheckpoint, so `insert … returning` is read with
+            // `fetch_all`, never `fetch_one` (see the services' stores).
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES.to_string());
         Ok(Options::Sqlite(options, url.contains(":memory:")))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         PgConnectOptions::from_str(url)
@@ -203,6 +222,43 @@ impl Database {
         .context("cannot apply database migrations")
     }
 
+    /// Close the pool at shutdown, waiting (bounded) for connections in use.
+    /// On SQLite the WAL is first checkpointed and truncated to zero bytes,
+    /// so a clean shutdown leaves the whole database in its main file and no
+    /// large `-wal` file behind, even when another process still has the
+    /// file open (the last connection to close would otherwise do it).
+    /// Failures are logged, not returned: the service is stopping anyway.
+    pub async fn close(&self) {
+        let closed = async {
+            match &self.pool {
+                Pool::Sqlite(pool) => {
+                    let checkpoint = sqlx::query_as::<_, (i64, i64, i64)>("pragma wal_checkpoint(truncate)")
+                        .fetch_all(pool)
+                        .await;
+                    match checkpoint.as_deref() {
+                        Ok([(0, log, checkpointed)]) => {
+                            tracing::info!(
+                                service = self.service,
+                                log,
+                                checkpointed,
+                                "database WAL checkpointed and truncated"
+                            );
+                        }
+                        Ok(rows) => {
+                            tracing::warn!(service = self.service, ?rows, "database WAL checkpoint was blocked");
+                        }
+                        Err(e) => tracing::warn!(service = self.service, error = %e, "database WAL checkpoint failed"),
+                    }
+                    pool.close().await;
+                }
+                Pool::Postgres(pool) => pool.close().await,
+            }
+        };
+        if tokio::time::timeout(CLOSE_PATIENCE, closed).await.is_err() {
+            tracing::warn!(service = self.service, "database connections still in use at shutdown");
+        }
+    }
+
     /// Check that the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), String> {
         let result = match &self.pool {
@@ -231,4 +287,50 @@ impl Database {
 /// True when the error is a unique-constraint violation on either engine.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_connections_bound_the_wal_and_close_truncates_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("kit.sqlite3");
+        let none = Migrations {
+            sqlite: &[],
+            postgres: &[],
+        };
+        let url = format!("sqlite://{}", file.display());
+        let db = Database::connect_and_migrate("kit", &url, 2, none, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        let Pool::Sqlite(pool) = db.pool() else {
+            unreachable!("a sqlite: URL")
+        };
+        let pragma = |name: &'static str| async move {
+            sqlx::query_scalar::<_, i64>(name)
+                .fetch_all(pool)
+                .await
+                .expect("pragma")[0]
+        };
+        assert_eq!(pragma("pragma wal_autocheckpoint").await, 1000);
+        assert_eq!(pragma("pragma journal_size_limit").await, 16 * 1024 * 1024);
+        sqlx::query("create table t (x text)")
+            .execute(pool)
+            .await
+            .expect("create");
+        for _ in 0..50 {
+            sqlx::query("insert into t values (randomblob(1000))")
+                .execute(pool)
+                .await
+                .expect("insert");
+        }
+        let wal = dir.path().join("kit.sqlite3-wal");
+        let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert!(wal_len() > 0, "the writes are in the WAL");
+
+        db.close().await;
+        assert_eq!(wal_len(), 0, "the WAL is truncated (or gone) after close");
+    }
 }

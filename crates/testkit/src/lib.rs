@@ -108,6 +108,27 @@ impl Drop for TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The SQLite database file, `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.url.strip_prefix("sqlite://").map(PathBuf::from)
+    }
+
+    /// The size in bytes of the SQLite write-ahead log beside the database
+    /// file (`<file>-wal`), 0 when there is none (it is deleted when the
+    /// last connection closes cleanly) or on PostgreSQL.
+    pub fn sqlite_wal_bytes(&self) -> u64 {
+        self.sqlite_path()
+            .map(|path| {
+                let mut wal = path.into_os_string();
+                wal.push("-wal");
+                wal
+            })
+            .and_then(|wal| std::fs::metadata(wal).ok())
+            .map_or(0, |m| m.len())
+    }
+}
+
 /// A fresh database on `engine`.
 pub async fn database(engine: Engine) -> TestDatabase {
     init_logs();

@@ -145,6 +145,7 @@ pub struct ApiDoc;
 /// A built, bound users service.
 pub struct Application {
     server: Server,
+    db: Database,
 }
 
 /// The PEM files named by `PUBLISHED_PUBLIC_KEY_PATHS`: each path is a file,
@@ -276,10 +277,11 @@ impl Application {
             config.server.clone(),
             routes::router(state),
             ApiDoc::openapi(),
-            db,
+            db.clone(),
         );
         Ok(Self {
             server: Server::bind(service).await?,
+            db,
         })
     }
 
@@ -288,8 +290,11 @@ impl Application {
         self.server.port()
     }
 
-    /// Serve until `shutdown` is cancelled, then drain and return.
+    /// Serve until `shutdown` is cancelled, then drain, close the database
+    /// (checkpointing SQLite's WAL into the main file) and return.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        self.server.run(shutdown).await
+        let served = self.server.run(shutdown).await;
+        self.db.close().await;
+        served
     }
 }

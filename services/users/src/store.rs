@@ -63,13 +63,18 @@ pub async fn insert_user(
 ) -> Result<Option<UserRow>, sqlx::Error> {
     let now = kit::time::now();
     let result = on_pool!(db, |pool| {
+        // `fetch_all`, not `fetch_one` (issue 9): SQLite runs its WAL
+        // autocheckpoint only when a statement steps to SQLITE_DONE, and
+        // `fetch_one` stops at the returned row, so a run of sign-ups alone
+        // never checkpointed the WAL.
         match sqlx::query(INSERT)
             .bind(username)
             .bind(password_hash)
             .bind(now)
             .bind(is_admin)
-            .fetch_one(pool)
+            .fetch_all(pool)
             .await
+            .and_then(|mut rows| rows.pop().ok_or(sqlx::Error::RowNotFound))
         {
             Ok(row) => Ok(user_from_row!(row)),
             Err(e) => Err(e),

@@ -14,7 +14,9 @@ pub(crate) struct TestApp {
     /// The typed client other services use, for set-up steps.
     pub(crate) api: thoughts_api::Client,
     shutdown: CancellationToken,
-    _db: testkit::TestDatabase,
+    /// The task running `run_until_stopped`, until [`TestApp::stop`] awaits it.
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    db: testkit::TestDatabase,
 }
 
 impl Drop for TestApp {
@@ -33,14 +35,15 @@ pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut thoughts
         .unwrap_or_else(|e| panic!("thoughts service failed to start: {e}"));
     let base = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     testkit::wait_ready(&base).await;
     TestApp {
         api: thoughts_api::Client::new(&base, Duration::from_secs(2), Duration::from_secs(30)).expect("client"),
         base,
         client: reqwest::Client::new(),
         shutdown,
-        _db: db,
+        server: Some(server),
+        db,
     }
 }
 
@@ -83,6 +86,24 @@ pub(crate) fn admin_bearer(username: &str) -> String {
 }
 
 impl TestApp {
+    /// The service's database (its SQLite file, for tests that inspect it).
+    pub(crate) fn database(&self) -> &testkit::TestDatabase {
+        &self.db
+    }
+
+    /// Shut the service down as SIGTERM would (cancel its token) and wait,
+    /// bounded, until `run_until_stopped` has returned.
+    pub(crate) async fn stop(&mut self) {
+        self.shutdown.cancel();
+        let server = self.server.take().expect("the service is stopped once");
+        match tokio::time::timeout(Duration::from_secs(30), server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("the service stopped with an error: {e}"),
+            Ok(Err(e)) => panic!("the service task failed: {e}"),
+            Err(_) => panic!("the service did not stop within 30 s"),
+        }
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

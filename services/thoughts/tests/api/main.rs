@@ -12,3 +12,4 @@ mod paging;
 mod replicas;
 mod search;
 mod thoughts;
+mod wal;

@@ -15,7 +15,9 @@ pub(crate) struct TestApp {
     pub(crate) admin_username: String,
     pub(crate) admin_password: String,
     shutdown: CancellationToken,
-    _db: testkit::TestDatabase,
+    /// The task running `run_until_stopped`, until [`TestApp::stop`] awaits it.
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    db: testkit::TestDatabase,
 }
 
 impl Drop for TestApp {
@@ -37,7 +39,7 @@ pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut users::C
         .unwrap_or_else(|e| panic!("users service failed to start: {e}"));
     let base = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     testkit::wait_ready(&base).await;
     TestApp {
         api: users_api::Client::new(&base, Duration::from_secs(2), Duration::from_secs(30)).expect("client"),
@@ -46,7 +48,8 @@ pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut users::C
         admin_username: "admin".into(),
         admin_password: admin_password.clone(),
         shutdown,
-        _db: db,
+        server: Some(server),
+        db,
     }
 }
 
@@ -56,6 +59,24 @@ pub(crate) async fn spawn(engine: Engine) -> TestApp {
 }
 
 impl TestApp {
+    /// The service's database (its SQLite file, for tests that inspect it).
+    pub(crate) fn database(&self) -> &testkit::TestDatabase {
+        &self.db
+    }
+
+    /// Shut the service down as SIGTERM would (cancel its token) and wait,
+    /// bounded, until `run_until_stopped` has returned.
+    pub(crate) async fn stop(&mut self) {
+        self.shutdown.cancel();
+        let server = self.server.take().expect("the service is stopped once");
+        match tokio::time::timeout(Duration::from_secs(30), server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("the service stopped with an error: {e}"),
+            Ok(Err(e)) => panic!("the service task failed: {e}"),
+            Err(_) => panic!("the service did not stop within 30 s"),
+        }
+    }
+
     /// POST a form to `path`, optionally with a `Bearer` token.
     pub(crate) async fn post_form(&self, path: &str, form: &[(&str, &str)], bearer: Option<&str>) -> reqwest::Response {
         let mut req = self.client.post(format!("{}{path}", self.base)).form(form);

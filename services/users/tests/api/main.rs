@@ -6,3 +6,4 @@ mod chassis;
 mod docs;
 mod helpers;
 mod login;
+mod wal;
