@@ -19,8 +19,14 @@ impl Drop for System {
 }
 
 pub(crate) async fn start_system() -> System {
+    start_system_with(|_| {}).await
+}
+
+/// The whole system, with the services' settings changed by `adjust`.
+pub(crate) async fn start_system_with(adjust: impl FnOnce(&mut mythoughts::up::Settings)) -> System {
     let data = tempfile::tempdir().expect("temp dir");
-    let args = mythoughts::up::UpArgs::new(0, data.path().to_path_buf());
+    let mut args = mythoughts::up::UpArgs::new(0, data.path().to_path_buf());
+    adjust(std::sync::Arc::make_mut(&mut args.settings));
     let shutdown = CancellationToken::new();
     let system = mythoughts::up::start(&args, shutdown.clone())
         .await

@@ -4,5 +4,6 @@
 //! own behaviour (degraded mode, CSRF, cookies, escaping, headers, form
 //! errors) is tested against stub backends in `services/frontend/tests/`.
 
+mod attacks;
 mod browser_like;
 mod journey;

@@ -10,13 +10,15 @@
 //! slashes, body limits, panics, JSON errors), a service binary's life
 //! (`lifecycle`: `run_main`, the container health check, shutdown signals),
 //! the JSON error body (`error`), the request parameter extractor (`input`:
-//! form, JSON or query string), the outgoing HTTP client (`client`), wire
+//! form, JSON or query string), the client's address behind trusted proxies
+//! (`address`), the outgoing HTTP client (`client`), wire
 //! timestamps (`time`) and the database connection for SQLite and
 //! PostgreSQL (`db`).
 //!
 //! It owns no business logic and no schema: each service brings its own
 //! routes, messages, business metrics, migrations and error type.
 
+pub mod address;
 pub mod client;
 pub mod config;
 pub mod db;

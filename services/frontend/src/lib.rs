@@ -63,6 +63,12 @@ pub struct Config {
     /// Mark cookies `Secure` (set when the site is served over HTTPS).
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
+    /// Proxies in front of the frontend whose X-Forwarded-For is believed
+    /// (comma-separated addresses or CIDR blocks, e.g. the ingress
+    /// controller's pods); empty: the connecting address is the client.
+    /// The users service gets exactly one address, derived from this.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
     /// Minimum password length shown on the sign-up form (the users service enforces it).
     #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12)]
     pub password_min_length: usize,
@@ -104,6 +110,13 @@ pub struct AppState {
     /// Whether cookies get `Secure`: read by the cookie middleware only.
     cookie_secure: bool,
     password_min_length: usize,
+    trusted_proxies: kit::address::TrustedProxies,
+}
+
+impl axum::extract::FromRef<AppState> for kit::address::TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.trusted_proxies.clone()
+    }
 }
 
 impl AppState {
@@ -128,6 +141,8 @@ impl AppState {
             verifier,
             cookie_secure: config.cookie_secure,
             password_min_length: config.password_min_length,
+            trusted_proxies: kit::address::TrustedProxies::parse(&config.trusted_proxies)
+                .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?,
         })
     }
 }

@@ -114,9 +114,15 @@ pub struct AppState {
     verifier: Verifier,
     login_limiter: ratelimit::LoginLimiter,
     signup_limiter: ratelimit::LoginLimiter,
-    trusted_proxies: ratelimit::TrustedProxies,
+    trusted_proxies: kit::address::TrustedProxies,
     password_min_chars: usize,
     signup_enabled: bool,
+}
+
+impl FromRef<AppState> for kit::address::TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.trusted_proxies.clone()
+    }
 }
 
 impl FromRef<AppState> for Verifier {
@@ -258,7 +264,7 @@ impl Application {
                 config.login_attempts_per_address,
             ),
             signup_limiter: ratelimit::LoginLimiter::new(u32::MAX, config.signups_per_address),
-            trusted_proxies: ratelimit::TrustedProxies::parse(&config.trusted_proxies)
+            trusted_proxies: kit::address::TrustedProxies::parse(&config.trusted_proxies)
                 .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?,
             password_min_chars: config.password_min_length,
             signup_enabled: config.signup_enabled,

@@ -1,8 +1,7 @@
 //! Login rate limiting (GCRA, in memory): per client address (every
 //! attempt; IPv6 grouped by /64) and per account (failed attempts only, so a
-//! user's own successful logins never lock them out). The client address is
-//! taken from `X-Forwarded-For` only when the connection comes from a trusted
-//! proxy (the frontend, an ingress).
+//! user's own successful logins never lock them out). The client address
+//! comes from `kit::address::ClientAddress` (trusted proxies only).
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -86,79 +85,6 @@ impl LoginLimiter {
     }
 }
 
-/// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR blocks.
-#[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<(IpAddr, u8)>);
-
-impl TrustedProxies {
-    /// Parse `10.0.0.0/8,127.0.0.1,::1`.
-    pub fn parse(list: &str) -> Result<Self, String> {
-        let mut out = Vec::new();
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (ip, bits) = match item.split_once('/') {
-                Some((ip, bits)) => (ip, Some(bits)),
-                None => (item, None),
-            };
-            let ip: IpAddr = ip
-                .parse()
-                .map_err(|_| format!("{item:?} is not an address or CIDR block"))?;
-            let max = if ip.is_ipv4() { 32 } else { 128 };
-            let bits = match bits {
-                Some(b) => b
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|b| *b <= max)
-                    .ok_or(format!("{item:?}: bad prefix length"))?,
-                None => max,
-            };
-            out.push((ip, bits));
-        }
-        Ok(Self(out))
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|(net, bits)| match (net, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if *bits == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - u32::from(*bits))
-                };
-                u32::from(*n) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if *bits == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - u32::from(*bits))
-                };
-                u128::from(*n) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        })
-    }
-
-    /// The client's address: the connection's peer, or — when the peer is a
-    /// trusted proxy — the nearest untrusted address in `X-Forwarded-For`.
-    pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
-        if !self.contains(peer) {
-            return peer;
-        }
-        let chain = forwarded_for
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok());
-        let mut client = peer;
-        for hop in chain.collect::<Vec<_>>().into_iter().rev() {
-            client = hop;
-            if !self.contains(hop) {
-                break;
-            }
-        }
-        client
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,26 +122,5 @@ mod tests {
             limiter.check_address("2001:db8::2".parse().expect("ip")).is_err(),
             "same /64"
         );
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let trusted = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").expect("valid");
-        let client: IpAddr = "203.0.113.7".parse().expect("ip");
-        let proxy: IpAddr = "127.0.0.1".parse().expect("ip");
-        assert_eq!(trusted.client(proxy, Some("203.0.113.7")), client);
-        assert_eq!(
-            trusted.client(proxy, Some("198.51.100.1, 203.0.113.7, 10.1.2.3")),
-            client,
-            "spoofed left part ignored"
-        );
-        assert_eq!(
-            trusted.client(client, Some("1.2.3.4")),
-            client,
-            "untrusted peers cannot claim another address"
-        );
-        assert_eq!(trusted.client(proxy, None), proxy);
-        assert!(TrustedProxies::parse("not-an-ip").is_err());
-        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
     }
 }

@@ -5,11 +5,11 @@ use crate::AppState;
 use crate::error::{PageError, render};
 use crate::session::{Ctx, SessionCookie, check_csrf};
 use crate::views::AccountPage;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kit::Params;
-use std::net::SocketAddr;
+use kit::address::ClientAddress;
 use users_api::{ClientError, Credentials};
 
 fn page(state: &AppState, ctx: &Ctx, signup: bool) -> AccountPage {
@@ -104,15 +104,6 @@ fn failed(
     render(status, &p)
 }
 
-/// The end user's address chain for the users service's rate limits: what
-/// our own proxy said, plus the address that connected to us.
-fn forwarded_for(headers: &HeaderMap, peer: SocketAddr) -> String {
-    match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(chain) if !chain.trim().is_empty() => format!("{chain}, {}", peer.ip()),
-        _ => peer.ip().to_string(),
-    }
-}
-
 fn credentials(params: &Params) -> Credentials {
     Credentials {
         username: params.get("username").unwrap_or_default().to_owned(),
@@ -123,14 +114,14 @@ fn credentials(params: &Params) -> Credentials {
 /// `POST /login/`: sign in, set the session cookie, go home.
 pub async fn log_in(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     ctx: Ctx,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, PageError> {
     check_csrf(&headers, params.get("csrf"))?;
     let credentials = credentials(&params);
-    match start_session(&state, &ctx, &credentials, &forwarded_for(&headers, peer)).await {
+    match start_session(&state, &ctx, &credentials, &client.to_string()).await {
         Ok(response) => Ok(response),
         Err(e) => failed(&state, &ctx, false, &credentials.username, e),
     }
@@ -139,7 +130,7 @@ pub async fn log_in(
 /// `POST /signup/`: create the account, sign in, go home.
 pub async fn sign_up(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     ctx: Ctx,
     headers: HeaderMap,
     params: Params,
@@ -147,10 +138,10 @@ pub async fn sign_up(
     check_csrf(&headers, params.get("csrf"))?;
     let credentials = credentials(&params);
     let users = state.users.with_request_id(&ctx.request_id);
-    if let Err(e) = users.sign_up(&credentials, Some(&forwarded_for(&headers, peer))).await {
+    if let Err(e) = users.sign_up(&credentials, Some(&client.to_string())).await {
         return failed(&state, &ctx, true, &credentials.username, e);
     }
-    match start_session(&state, &ctx, &credentials, &forwarded_for(&headers, peer)).await {
+    match start_session(&state, &ctx, &credentials, &client.to_string()).await {
         Ok(response) => Ok(response),
         Err(e) => failed(&state, &ctx, false, &credentials.username, e),
     }

@@ -7,10 +7,10 @@ use crate::domain::{Password, Username};
 use crate::error::ApiError;
 use crate::store;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use kit::Params;
-use std::net::SocketAddr;
+use kit::address::ClientAddress;
 use tokens::AuthUser;
 use users_api::User;
 
@@ -69,15 +69,12 @@ pub async fn create_user(
 )]
 pub async fn sign_up(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ClientAddress(client): ClientAddress,
     params: Params,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     if !state.signup_enabled {
         return Err(ApiError::SignupDisabled);
     }
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let client = state.trusted_proxies.client(peer.ip(), forwarded);
     if let Err(wait) = state.signup_limiter.check_address(client) {
         tracing::warn!(event = "signup_rate_limited", address = %client, "sign-up rate limited");
         return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));

@@ -6,10 +6,9 @@ use crate::domain::{Password, Username};
 use crate::error::ApiError;
 use crate::store;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use kit::Params;
-use std::net::SocketAddr;
+use kit::address::ClientAddress;
 use users_api::LoginResponse;
 
 /// Sign in: 200 `{"Authorized": "Bearer <JWT>"}`; 401 for an unknown user or
@@ -25,15 +24,12 @@ use users_api::LoginResponse;
 )]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ClientAddress(client): ClientAddress,
     params: Params,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let [username, password] = required(&params, ["username", "password"])?;
     let username = Username::parse(username).map_err(|e| ApiError::field("username", e))?;
     let password = Password::parse(password).map_err(|e| ApiError::field("password", e))?;
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let client = state.trusted_proxies.client(peer.ip(), forwarded);
     let limited = state
         .login_limiter
         .check_address(client)
