@@ -6,8 +6,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-/// Exit code for a missing or invalid configuration value (`EX_CONFIG`-like,
-/// as `sysexits.h` `EX_USAGE`).
+/// Exit code for a missing or invalid configuration value: 64, which
+/// `sysexits.h` calls `EX_USAGE` (not `EX_CONFIG`, which is 78), as
+/// linkerd2-proxy and API.md use it.
 pub const EXIT_CONFIG: i32 = 64;
 
 /// What stays unescaped in a user, password or database name of a
