@@ -6,8 +6,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-/// Exit code for a missing or invalid configuration value (`EX_CONFIG`-like,
-/// as `sysexits.h` `EX_USAGE`).
+/// Exit code for a missing or invalid configuration value: 64, which
+/// `sysexits.h` calls `EX_USAGE` (not `EX_CONFIG`, which is 78), as
+/// linkerd2-proxy and API.md use it.
 pub const EXIT_CONFIG: i32 = 64;
 
 /// What stays unescaped in a user, password or database name of a
@@ -160,10 +161,11 @@ impl ServerConfig {
         SocketAddr::new(self.host, self.port)
     }
 
-    /// A configuration built in code (tests, the all-in-one launcher):
-    /// listen on 127.0.0.1:`port` (0 picks a free one), pretty logs, this
-    /// crate's version and commit `unknown`, 16 KiB bodies, no drain period,
-    /// no trace export, not a health-check run. Change fields as needed.
+    /// A configuration built in code (tests, each service's `Config::local`;
+    /// `mythoughts up` adjusts the declared defaults instead): listen on
+    /// 127.0.0.1:`port` (0 picks a free one), pretty logs, this crate's
+    /// version and commit `unknown`, 16 KiB bodies, no drain period, no
+    /// trace export, not a health-check run. Change fields as needed.
     pub fn local(port: u16) -> Self {
         Self {
             host: IpAddr::from([127, 0, 0, 1]),
@@ -235,7 +237,8 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    /// A configuration built in code (tests, the all-in-one launcher) that
+    /// A configuration built in code (tests, each service's `Config::local`;
+    /// `mythoughts up` sets `database_url` on the declared defaults) that
     /// connects to `url` (`sqlite://…` or `postgres://…`; [`DatabaseConfig::url`]
     /// returns it as is), with the variables' defaults for everything else
     /// (10 pooled connections, `./data`).

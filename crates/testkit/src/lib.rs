@@ -1,8 +1,11 @@
 //! Test support shared by the services' test suites (dev-dependency only):
 //! key pairs generated at run time, a fresh database per test on SQLite or
 //! PostgreSQL (a throwaway cluster started from the installed binaries, or
-//! the server named by `TEST_DATABASE_URL`), readiness polling, and a
-//! cookie-keeping [`browser::Browser`] for the web pages.
+//! the server named by `TEST_DATABASE_URL`), [`both_engines!`] to write a
+//! test once for both, readiness polling, the services' logs on demand
+//! (`TEST_LOG`, see [`init_logs`]), a cookie-keeping [`browser::Browser`]
+//! for the web pages, real service processes ([`process`]) and the README
+//! variables-table check ([`readme`]).
 //!
 //! It knows no service: each suite starts its own application.
 

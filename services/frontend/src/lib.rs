@@ -76,8 +76,9 @@ pub struct Config {
 
 impl Config {
     /// A configuration built in code, reading no flag and no environment
-    /// (tests, the all-in-one launcher): listen on 127.0.0.1, port 0, no
-    /// shutdown drain, pretty logs ([`ServerConfig::local`]); call the users
+    /// (tests; `mythoughts up` starts from `up::Settings` instead): listen
+    /// on 127.0.0.1, port 0, no shutdown drain, pretty logs
+    /// ([`ServerConfig::local`]); call the users
     /// service at `user_backend_url` and the thoughts service at
     /// `thoughts_backend_url` (`http://host:port`); verify session tokens
     /// with the PEM public key at `public_key_path`. Everything else is at
