@@ -4,7 +4,7 @@ use super::see_other;
 use crate::AppState;
 use crate::error::{PageError, render};
 use crate::session::{Ctx, SessionCookie, check_csrf};
-use crate::views::AccountPage;
+use crate::views::{AccountPage, LogoutPage};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -147,13 +147,23 @@ pub async fn sign_up(
     }
 }
 
-/// `GET /logout/` (the book's link): clear the session, go to `/login/`.
-pub async fn log_out() -> Result<Response, PageError> {
-    Ok(signed_out())
+/// `GET /logout/`: a page with a sign-out button. It never signs out: a
+/// GET can be triggered by any other site (an `<img src>`), so only the
+/// form's POST, with its CSRF token, ends the session.
+pub async fn show_logout(ctx: Ctx) -> Result<Response, PageError> {
+    let Some(user) = &ctx.user else {
+        return Ok(see_other("/login/"));
+    };
+    let page = LogoutPage {
+        layout: ctx.layout(),
+        username: user.username.clone(),
+    };
+    render(StatusCode::OK, &page)
 }
 
-/// `POST /logout/` (our form, with a CSRF token).
-pub async fn log_out_form(headers: HeaderMap, params: Params) -> Result<Response, PageError> {
+/// `POST /logout/` (the header's and the sign-out page's form, with a CSRF
+/// token): clear the session, go to `/login/`.
+pub async fn log_out(headers: HeaderMap, params: Params) -> Result<Response, PageError> {
     check_csrf(&headers, params.get("csrf"))?;
     Ok(signed_out())
 }

@@ -9,4 +9,5 @@ mod forms;
 mod helpers;
 mod router;
 mod security;
+mod signout;
 mod stubs;
