@@ -1,6 +1,7 @@
 //! The session (a cookie holding the `Bearer <JWT>` the users service
-//! returned, verified on every request) and CSRF protection (a per-browser
-//! token in a cookie, echoed by every form, plus a same-origin check).
+//! returned, verified on every request) and CSRF protection (a nonce in a
+//! cookie, a form token bound to that nonce and to the session, plus a
+//! same-origin check).
 
 use crate::AppState;
 use crate::error::PageError;
@@ -39,18 +40,34 @@ pub struct SignedIn {
     pub username: String,
     /// `Bearer <JWT>`, forwarded to the thoughts service.
     pub bearer: String,
+    /// What identifies this session for as long as it lasts: the token's
+    /// `sid` claim, or for a token without one (the book's), the SHA-256 of
+    /// the token. CSRF tokens are bound to it.
+    pub session_id: String,
 }
 
-/// The CSRF token of this browser (from its cookie, or new).
+impl SignedIn {
+    /// The signed-in user of a verified token.
+    pub fn new(claims: &tokens::Claims, bearer: &str) -> Self {
+        Self {
+            username: claims.username.clone(),
+            bearer: bearer.to_owned(),
+            session_id: claims.sid.clone().unwrap_or_else(|| sha256_hex(bearer.as_bytes())),
+        }
+    }
+}
+
+/// The CSRF nonce of this browser (from its `csrf` cookie, or new).
 #[derive(Debug, Clone)]
-pub struct CsrfToken(pub String);
+pub struct CsrfNonce(pub String);
 
 /// What every page handler needs to know about the request.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     /// The signed-in user, if the session cookie holds a valid token.
     pub user: Option<SignedIn>,
-    /// The CSRF token to embed in forms.
+    /// The CSRF token to embed in forms ([`form_token`] of this browser's
+    /// nonce and this session).
     pub csrf: String,
     /// The request id, forwarded to the backends.
     pub request_id: String,
@@ -70,17 +87,14 @@ impl FromRequestParts<AppState> for Ctx {
             .and_then(|id| id.header_value().to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let csrf = parts
+        let nonce = parts
             .extensions
-            .get::<CsrfToken>()
+            .get::<CsrfNonce>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
         let user = match cookie(&parts.headers, SESSION_COOKIE) {
             Some(bearer) if !bearer.is_empty() => match state.verifier.verify_header(Some(bearer)).await {
-                Ok(claims) => Some(SignedIn {
-                    username: claims.username,
-                    bearer: bearer.to_owned(),
-                }),
+                Ok(claims) => Some(SignedIn::new(&claims, bearer)),
                 Err(rejection) => {
                     // An expired or foreign token just means "signed out".
                     tracing::info!(
@@ -93,6 +107,7 @@ impl FromRequestParts<AppState> for Ctx {
             },
             _ => None,
         };
+        let csrf = form_token(&nonce, user.as_ref());
         let ctx = Self { user, csrf, request_id };
         parts.extensions.insert(ctx.clone());
         Ok(ctx)
@@ -133,35 +148,71 @@ impl IntoResponseParts for SessionCookie {
     }
 }
 
-fn new_token() -> String {
+fn new_nonce() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Lower-case hex of the SHA-256 of `data`.
+fn sha256_hex(data: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `s` is a nonce as [`new_nonce`] makes them: 32 hex digits.
+fn is_nonce(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The CSRF token the forms of this session carry: the browser's nonce
+/// followed by the first 128 bits (hex) of
+/// `SHA-256("mythoughts-csrf-v1" || session id || nonce)`; a signed-out
+/// visitor's session id is empty.
+///
+/// Why this binding: the nonce cookie alone (a double-submit cookie) can be
+/// planted by anyone who can set a cookie for the site (a sibling
+/// subdomain, a plain-HTTP response), and it survived sign-in. Bound to the
+/// session, a token is only valid with the session it was made for, and it
+/// cannot be computed without knowing that session's id, which only lives
+/// in the HttpOnly session cookie. No server-side secret is needed (an
+/// HMAC key would have to be shared by every replica and rotated), and
+/// nothing is stored. The nonce is renewed at sign-in, sign-up and
+/// sign-out, and the session id changes then anyway, so a token taken
+/// before signing in is worthless after.
+pub fn form_token(nonce: &str, user: Option<&SignedIn>) -> String {
+    let session = user.map(|u| u.session_id.as_str()).unwrap_or_default();
+    let mac = sha256_hex(format!("mythoughts-csrf-v1{session}{nonce}").as_bytes());
+    format!("{nonce}{}", &mac[..32])
 }
 
 /// Middleware writing every cookie of the site, with `Secure` when the
 /// configuration says so: the session cookie a handler asked for with
-/// [`SessionCookie`], and a CSRF cookie for a browser that has none yet (so
-/// that every form rendered can carry its value).
+/// [`SessionCookie`], and a CSRF nonce cookie for a browser that has none
+/// yet (so that every form rendered can carry a token) or whose session
+/// starts or ends (so that no token made before stays usable).
 pub async fn cookies(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let existing = cookie(req.headers(), CSRF_COOKIE)
-        .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|t| is_nonce(t))
         .map(str::to_owned);
-    let (token, fresh) = match existing {
+    let (nonce, fresh) = match existing {
         Some(t) => (t, false),
-        None => (new_token(), true),
+        None => (new_nonce(), true),
     };
-    req.extensions_mut().insert(CsrfToken(token.clone()));
+    req.extensions_mut().insert(CsrfNonce(nonce.clone()));
     let mut response = next.run(req).await;
     let secure = state.cookie_secure;
-    let session = response
-        .extensions_mut()
-        .remove::<SessionCookie>()
-        .map(|change| match change {
-            SessionCookie::Start { bearer, max_age } => session_cookie(&bearer, max_age, secure),
-            SessionCookie::Clear => clear_session_cookie(secure),
-        });
-    let csrf = fresh.then(|| {
+    let change = response.extensions_mut().remove::<SessionCookie>();
+    // Rotate the nonce when the session changes hands.
+    let nonce = match change {
+        Some(_) => Some(new_nonce()),
+        None => fresh.then_some(nonce),
+    };
+    let session = change.map(|change| match change {
+        SessionCookie::Start { bearer, max_age } => session_cookie(&bearer, max_age, secure),
+        SessionCookie::Clear => clear_session_cookie(secure),
+    });
+    let csrf = nonce.map(|nonce| {
         let attrs = if secure { "; Secure" } else { "" };
-        format!("{CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{attrs}")
+        format!("{CSRF_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/{attrs}")
     });
     for value in session.into_iter().chain(csrf) {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -175,9 +226,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Refuse a state-changing request that is cross-site or lacks the form's
-/// CSRF token matching the cookie.
-pub fn check_csrf(headers: &HeaderMap, form_token: Option<&str>) -> Result<(), PageError> {
+/// Refuse a state-changing request that is cross-site or whose form token
+/// is not the [`form_token`] of the `csrf` cookie's nonce and of the
+/// session `ctx` holds.
+pub fn check_csrf(headers: &HeaderMap, ctx: &Ctx, form_token: Option<&str>) -> Result<(), PageError> {
     let refuse = |why: &'static str| {
         metrics::counter!("csrf_refused_total").increment(1);
         tracing::warn!(event = "csrf_refused", reason = why, "state-changing request refused");
@@ -198,9 +250,13 @@ pub fn check_csrf(headers: &HeaderMap, form_token: Option<&str>) -> Result<(), P
             return refuse("foreign origin");
         }
     }
-    let cookie_token = cookie(headers, CSRF_COOKIE).unwrap_or_default();
+    // The expected token is the one this request's pages embed: made from
+    // the nonce of the cookie sent (a missing or malformed cookie gives a
+    // fresh nonce, which no form can know) and the session verified.
     match form_token {
-        Some(t) if !cookie_token.is_empty() && constant_time_eq(t.as_bytes(), cookie_token.as_bytes()) => Ok(()),
+        Some(t) if cookie(headers, CSRF_COOKIE).is_some() && constant_time_eq(t.as_bytes(), ctx.csrf.as_bytes()) => {
+            Ok(())
+        }
         _ => refuse("missing or wrong token"),
     }
 }
@@ -238,26 +294,57 @@ mod tests {
         assert_eq!(cookie(&h, "missing"), None);
     }
 
+    fn ctx(nonce: &str, user: Option<&SignedIn>) -> Ctx {
+        Ctx {
+            user: user.cloned(),
+            csrf: form_token(nonce, user),
+            request_id: String::new(),
+        }
+    }
+
+    fn signed_in(session_id: &str) -> SignedIn {
+        SignedIn {
+            username: "u".into(),
+            bearer: "Bearer x".into(),
+            session_id: session_id.into(),
+        }
+    }
+
     #[test]
-    fn csrf_needs_the_matching_token_and_the_same_origin() {
-        let t = "0123456789abcdef0123456789abcdef";
+    fn csrf_needs_the_token_of_the_nonce_and_the_session_and_the_same_origin() {
+        let n = "0123456789abcdef0123456789abcdef";
+        let me = signed_in("my session");
+        let mine = ctx(n, Some(&me));
+        let t = mine.csrf.clone();
+        assert!(t.starts_with(n) && t.len() == 64, "{t}");
         let ok = headers(&[
-            ("cookie", &format!("csrf={t}")),
+            ("cookie", &format!("csrf={n}")),
             ("host", "example.org"),
             ("origin", "https://example.org"),
         ]);
-        assert!(check_csrf(&ok, Some(t)).is_ok());
-        assert!(check_csrf(&ok, Some("0123456789abcdef0123456789abcdee")).is_err());
-        assert!(check_csrf(&ok, None).is_err());
-        let cross = headers(&[("cookie", &format!("csrf={t}")), ("sec-fetch-site", "cross-site")]);
-        assert!(check_csrf(&cross, Some(t)).is_err());
+        assert!(check_csrf(&ok, &mine, Some(&t)).is_ok());
+        assert!(check_csrf(&ok, &mine, Some(n)).is_err(), "the bare nonce is no token");
+        assert!(check_csrf(&ok, &mine, None).is_err());
+        let other = ctx(n, Some(&signed_in("another session")));
+        assert!(check_csrf(&ok, &other, Some(&t)).is_err(), "bound to the session");
+        assert!(
+            check_csrf(&ok, &ctx(n, None), Some(&t)).is_err(),
+            "signed out is another session"
+        );
+        let anonymous = ctx(n, None).csrf;
+        assert!(
+            check_csrf(&ok, &mine, Some(&anonymous)).is_err(),
+            "taken before signing in"
+        );
+        let cross = headers(&[("cookie", &format!("csrf={n}")), ("sec-fetch-site", "cross-site")]);
+        assert!(check_csrf(&cross, &mine, Some(&t)).is_err());
         let foreign = headers(&[
-            ("cookie", &format!("csrf={t}")),
+            ("cookie", &format!("csrf={n}")),
             ("host", "example.org"),
             ("origin", "https://evil.example"),
         ]);
-        assert!(check_csrf(&foreign, Some(t)).is_err());
+        assert!(check_csrf(&foreign, &mine, Some(&t)).is_err());
         let no_cookie = headers(&[("host", "example.org")]);
-        assert!(check_csrf(&no_cookie, Some("")).is_err());
+        assert!(check_csrf(&no_cookie, &mine, Some(&t)).is_err());
     }
 }

@@ -119,7 +119,7 @@ pub async fn log_in(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, PageError> {
-    check_csrf(&headers, params.get("csrf"))?;
+    check_csrf(&headers, &ctx, params.get("csrf"))?;
     let credentials = credentials(&params);
     match start_session(&state, &ctx, &credentials, &client.to_string()).await {
         Ok(response) => Ok(response),
@@ -135,7 +135,7 @@ pub async fn sign_up(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, PageError> {
-    check_csrf(&headers, params.get("csrf"))?;
+    check_csrf(&headers, &ctx, params.get("csrf"))?;
     let credentials = credentials(&params);
     let users = state.users.with_request_id(&ctx.request_id);
     if let Err(e) = users.sign_up(&credentials, Some(&client.to_string())).await {
@@ -163,8 +163,8 @@ pub async fn show_logout(ctx: Ctx) -> Result<Response, PageError> {
 
 /// `POST /logout/` (the header's and the sign-out page's form, with a CSRF
 /// token): clear the session, go to `/login/`.
-pub async fn log_out(headers: HeaderMap, params: Params) -> Result<Response, PageError> {
-    check_csrf(&headers, params.get("csrf"))?;
+pub async fn log_out(ctx: Ctx, headers: HeaderMap, params: Params) -> Result<Response, PageError> {
+    check_csrf(&headers, &ctx, params.get("csrf"))?;
     Ok(signed_out())
 }
 
