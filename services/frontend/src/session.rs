@@ -1,7 +1,18 @@
-//! The session (a cookie holding the `Bearer <JWT>` the users service
-//! returned, verified on every request) and CSRF protection (a nonce in a
-//! cookie, a form token bound to that nonce and to the session, plus a
-//! same-origin check).
+//! The session and CSRF protection.
+//!
+//! The session is two cookies: `session`, the short-lived `Bearer <JWT>`
+//! the users service issued (`POST /api/sessions/`, claim `sid`), verified
+//! on every request with public keys only; and `refresh`, the opaque token
+//! that renews it. When the short token has expired (or the browser
+//! dropped it) and a refresh token is there, the first page extractor of
+//! the request renews both, once, and the [`cookies`] middleware writes
+//! them. Signing out revokes the refresh token at the users service and
+//! puts the session id in a [`Denylist`] until its token expires, so that
+//! token stops working here at once; elsewhere (other replicas, the
+//! thoughts service) it stops within its short lifetime.
+//!
+//! CSRF: a nonce in a cookie, a form token bound to that nonce and to the
+//! session ([`form_token`]), plus a same-origin check.
 
 use crate::AppState;
 use crate::error::PageError;
@@ -10,10 +21,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponseParts, Response, ResponseParts};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tower_http::request_id::RequestId;
 
 /// Name of the session cookie, as the book's frontend.
 pub const SESSION_COOKIE: &str = "session";
+/// Name of the cookie holding the refresh token.
+pub const REFRESH_COOKIE: &str = "refresh";
 /// Name of the CSRF cookie.
 pub const CSRF_COOKIE: &str = "csrf";
 
@@ -42,8 +57,10 @@ pub struct SignedIn {
     pub bearer: String,
     /// What identifies this session for as long as it lasts: the token's
     /// `sid` claim, or for a token without one (the book's), the SHA-256 of
-    /// the token. CSRF tokens are bound to it.
+    /// the token. CSRF tokens are bound to it; signing out denies it.
     pub session_id: String,
+    /// The token's `exp` (seconds since the epoch).
+    pub expires: i64,
 }
 
 impl SignedIn {
@@ -53,7 +70,34 @@ impl SignedIn {
             username: claims.username.clone(),
             bearer: bearer.to_owned(),
             session_id: claims.sid.clone().unwrap_or_else(|| sha256_hex(bearer.as_bytes())),
+            expires: claims.exp,
         }
+    }
+}
+
+/// Sessions signed out at this frontend whose tokens have not expired yet:
+/// session id → the token's `exp`. In memory, per replica; an entry is
+/// dropped once its token is refused for being expired anyway.
+#[derive(Debug, Clone, Default)]
+pub struct Denylist(Arc<Mutex<HashMap<String, i64>>>);
+
+impl Denylist {
+    /// Deny `session_id` until `expires` (seconds since the epoch).
+    pub fn insert(&self, session_id: &str, expires: i64) {
+        let now = chrono::Utc::now().timestamp();
+        let mut denied = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Keep the leeway the verifier grants, then forget.
+        let leeway = i64::try_from(tokens::LEEWAY_SECONDS).unwrap_or(0);
+        denied.retain(|_, exp| *exp + leeway >= now);
+        denied.insert(session_id.to_owned(), expires);
+    }
+
+    /// Whether `session_id` was signed out here.
+    pub fn contains(&self, session_id: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(session_id)
     }
 }
 
@@ -61,22 +105,107 @@ impl SignedIn {
 #[derive(Debug, Clone)]
 pub struct CsrfNonce(pub String);
 
+/// Where the page extractor leaves a session change it made itself (a
+/// renewal, or the end of a session whose refresh token was refused), for
+/// the [`cookies`] middleware to write.
+#[derive(Debug, Clone, Default)]
+struct Renewal(Arc<Mutex<Option<SessionCookie>>>);
+
+impl Renewal {
+    fn set(&self, change: SessionCookie) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(change);
+    }
+
+    fn take(&self) -> Option<SessionCookie> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
 /// What every page handler needs to know about the request.
 #[derive(Debug, Clone)]
 pub struct Ctx {
-    /// The signed-in user, if the session cookie holds a valid token.
+    /// The signed-in user, if the session cookie holds a valid token (or
+    /// the refresh cookie renewed it).
     pub user: Option<SignedIn>,
     /// The CSRF token to embed in forms ([`form_token`] of this browser's
     /// nonce and this session).
     pub csrf: String,
     /// The request id, forwarded to the backends.
     pub request_id: String,
+    /// The session's current refresh token (the renewed one after a
+    /// renewal), which signing out revokes.
+    pub refresh: Option<String>,
+}
+
+/// Why a token in the session cookie does not make a signed-in user.
+fn rejected(reason: &'static str) {
+    // An expired or foreign token just means "signed out".
+    tracing::info!(event = "session_rejected", reason, "session token rejected");
+}
+
+/// The user of the request's cookies, renewing the session through the
+/// refresh cookie when the short token has expired or is missing.
+async fn resolve(parts: &Parts, state: &AppState, request_id: &str) -> (Option<SignedIn>, Option<String>) {
+    let refresh = cookie(&parts.headers, REFRESH_COOKIE).filter(|r| !r.is_empty());
+    let renewal = parts.extensions.get::<Renewal>();
+    if let Some(bearer) = cookie(&parts.headers, SESSION_COOKIE).filter(|b| !b.is_empty()) {
+        match state.verifier.verify_header(Some(bearer)).await {
+            Ok(claims) => {
+                let user = SignedIn::new(&claims, bearer);
+                if state.signed_out.contains(&user.session_id) {
+                    rejected("signed_out");
+                    if let Some(renewal) = renewal {
+                        renewal.set(SessionCookie::Clear);
+                    }
+                    return (None, None);
+                }
+                // Renew at `exp` itself, not at the end of the verifier's
+                // leeway, when there is a refresh token to renew with.
+                if claims.exp > chrono::Utc::now().timestamp() || refresh.is_none() {
+                    return (Some(user), refresh.map(str::to_owned));
+                }
+            }
+            Err(rejection) => rejected(rejection.reason()),
+        }
+    }
+    let (Some(refresh), Some(renewal)) = (refresh, renewal) else {
+        return (None, None);
+    };
+    let users = state.users.with_request_id(request_id);
+    match users.refresh_session(refresh).await {
+        Ok(session) => match state.verifier.verify_header(Some(&session.authorized)).await {
+            Ok(claims) => {
+                let user = SignedIn::new(&claims, &session.authorized);
+                let renewed = session.refresh.clone();
+                renewal.set(SessionCookie::Renew(SessionTokens::new(session, claims.exp)));
+                tracing::info!(event = "session_renewed", username = %user.username, "session renewed");
+                (Some(user), Some(renewed))
+            }
+            Err(rejection) => {
+                tracing::error!(
+                    reason = rejection.reason(),
+                    "the users service issued a token we cannot verify"
+                );
+                (None, None)
+            }
+        },
+        Err(users_api::ClientError::Status { status: 401, .. }) => {
+            tracing::info!(event = "session_refresh_refused", "refresh token refused; signed out");
+            renewal.set(SessionCookie::Clear);
+            (None, None)
+        }
+        Err(e) => {
+            // Keep the cookies: the session may renew once users answers.
+            tracing::warn!(error = %e, "cannot renew the session: users unavailable");
+            (None, None)
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = std::convert::Infallible;
 
-    /// Verified once per request: later extractions ([`SignedIn`]) reuse it.
+    /// Resolved once per request: later extractions ([`SignedIn`]) reuse it.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(ctx) = parts.extensions.get::<Self>() {
             return Ok(ctx.clone());
@@ -92,23 +221,14 @@ impl FromRequestParts<AppState> for Ctx {
             .get::<CsrfNonce>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
-        let user = match cookie(&parts.headers, SESSION_COOKIE) {
-            Some(bearer) if !bearer.is_empty() => match state.verifier.verify_header(Some(bearer)).await {
-                Ok(claims) => Some(SignedIn::new(&claims, bearer)),
-                Err(rejection) => {
-                    // An expired or foreign token just means "signed out".
-                    tracing::info!(
-                        event = "session_rejected",
-                        reason = rejection.reason(),
-                        "session token rejected"
-                    );
-                    None
-                }
-            },
-            _ => None,
-        };
+        let (user, refresh) = resolve(parts, state, &request_id).await;
         let csrf = form_token(&nonce, user.as_ref());
-        let ctx = Self { user, csrf, request_id };
+        let ctx = Self {
+            user,
+            csrf,
+            request_id,
+            refresh,
+        };
         parts.extensions.insert(ctx.clone());
         Ok(ctx)
     }
@@ -123,19 +243,42 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// A change of the session cookie that a handler asks for; the [`cookies`]
+/// A session's tokens as cookies carry them.
+#[derive(Debug, Clone)]
+pub struct SessionTokens {
+    /// `Bearer <JWT>` as the users service returned it.
+    pub bearer: String,
+    /// Seconds until the token expires (the `session` cookie's life).
+    pub max_age: i64,
+    /// The refresh token.
+    pub refresh: String,
+    /// Seconds until the session ends (the `refresh` cookie's life).
+    pub refresh_max_age: i64,
+}
+
+impl SessionTokens {
+    /// The cookies of a session answer whose token expires at `exp`.
+    pub fn new(session: users_api::SessionResponse, exp: i64) -> Self {
+        Self {
+            // At least a second: `Max-Age=0` would delete the cookie.
+            max_age: (exp - chrono::Utc::now().timestamp()).max(1),
+            bearer: session.authorized,
+            refresh_max_age: i64::try_from(session.refresh_expires_in).unwrap_or(i64::MAX).max(1),
+            refresh: session.refresh,
+        }
+    }
+}
+
+/// A change of the session cookies that a handler asks for; the [`cookies`]
 /// middleware writes it with the site's attributes (`Secure` or not).
 /// Used as a response part: `(SessionCookie::Clear, see_other("/login/"))`.
 #[derive(Debug, Clone)]
 pub enum SessionCookie {
-    /// Start a session holding `bearer` for `max_age` seconds.
-    Start {
-        /// `Bearer <JWT>` as the users service returned it.
-        bearer: String,
-        /// Seconds until the token expires.
-        max_age: i64,
-    },
-    /// End the session.
+    /// Start a session (sign-in, sign-up): both cookies set, and a new CSRF nonce.
+    Start(SessionTokens),
+    /// The session renewed: both cookies set anew, the CSRF nonce kept.
+    Renew(SessionTokens),
+    /// End the session: both cookies cleared, and a new CSRF nonce.
     Clear,
 }
 
@@ -185,10 +328,11 @@ pub fn form_token(nonce: &str, user: Option<&SignedIn>) -> String {
 }
 
 /// Middleware writing every cookie of the site, with `Secure` when the
-/// configuration says so: the session cookie a handler asked for with
-/// [`SessionCookie`], and a CSRF nonce cookie for a browser that has none
-/// yet (so that every form rendered can carry a token) or whose session
-/// starts or ends (so that no token made before stays usable).
+/// configuration says so: the session cookies a handler asked for with
+/// [`SessionCookie`] (else the renewal the page extractor made), and a CSRF
+/// nonce cookie for a browser that has none yet (so that every form
+/// rendered can carry a token) or whose session starts or ends (so that no
+/// token made before stays usable).
 pub async fn cookies(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let existing = cookie(req.headers(), CSRF_COOKIE)
         .filter(|t| is_nonce(t))
@@ -198,18 +342,31 @@ pub async fn cookies(State(state): State<AppState>, mut req: Request, next: Next
         None => (new_nonce(), true),
     };
     req.extensions_mut().insert(CsrfNonce(nonce.clone()));
+    let renewal = Renewal::default();
+    req.extensions_mut().insert(renewal.clone());
     let mut response = next.run(req).await;
     let secure = state.cookie_secure;
-    let change = response.extensions_mut().remove::<SessionCookie>();
+    // The handler's decision (sign-in, sign-out) wins over a renewal.
+    let change = response
+        .extensions_mut()
+        .remove::<SessionCookie>()
+        .or_else(|| renewal.take());
     // Rotate the nonce when the session changes hands.
     let nonce = match change {
-        Some(_) => Some(new_nonce()),
-        None => fresh.then_some(nonce),
+        Some(SessionCookie::Start(_) | SessionCookie::Clear) => Some(new_nonce()),
+        _ => fresh.then_some(nonce),
     };
-    let session = change.map(|change| match change {
-        SessionCookie::Start { bearer, max_age } => session_cookie(&bearer, max_age, secure),
-        SessionCookie::Clear => clear_session_cookie(secure),
-    });
+    let session: Vec<String> = match change {
+        Some(SessionCookie::Start(t) | SessionCookie::Renew(t)) => vec![
+            session_cookie(&t.bearer, t.max_age, secure),
+            refresh_cookie(&t.refresh, t.refresh_max_age, secure),
+        ],
+        Some(SessionCookie::Clear) => vec![
+            clear_cookie(SESSION_COOKIE, secure),
+            clear_cookie(REFRESH_COOKIE, secure),
+        ],
+        None => Vec::new(),
+    };
     let csrf = nonce.map(|nonce| {
         let attrs = if secure { "; Secure" } else { "" };
         format!("{CSRF_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/{attrs}")
@@ -268,10 +425,16 @@ fn session_cookie(bearer: &str, max_age: i64, secure: bool) -> String {
     format!("{SESSION_COOKIE}=\"{bearer}\"; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{attrs}")
 }
 
-/// `Set-Cookie` clearing the session.
-fn clear_session_cookie(secure: bool) -> String {
+/// `Set-Cookie` for the refresh token, living `max_age` seconds.
+fn refresh_cookie(refresh: &str, max_age: i64, secure: bool) -> String {
     let attrs = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{attrs}")
+    format!("{REFRESH_COOKIE}={refresh}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{attrs}")
+}
+
+/// `Set-Cookie` clearing cookie `name`.
+fn clear_cookie(name: &str, secure: bool) -> String {
+    let attrs = if secure { "; Secure" } else { "" };
+    format!("{name}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{attrs}")
 }
 
 #[cfg(test)]
@@ -299,6 +462,7 @@ mod tests {
             user: user.cloned(),
             csrf: form_token(nonce, user),
             request_id: String::new(),
+            refresh: None,
         }
     }
 
@@ -307,6 +471,7 @@ mod tests {
             username: "u".into(),
             bearer: "Bearer x".into(),
             session_id: session_id.into(),
+            expires: 0,
         }
     }
 

@@ -10,5 +10,6 @@ mod forms;
 mod helpers;
 mod router;
 mod security;
+mod sessions;
 mod signout;
 mod stubs;
