@@ -25,7 +25,10 @@ async fn session_claims(system: &System, b: &Browser) -> tokens::Claims {
     .build()
     .expect("a JWKS verifier");
     let value = b.cookies.get("session").expect("a session cookie").trim_matches('"');
-    verifier.verify_header(Some(value)).await.expect("a valid session token")
+    verifier
+        .verify_header(Some(value))
+        .await
+        .expect("a valid session token")
 }
 
 /// Wait, bounded, until `check` holds, polling every 100 ms.
@@ -65,10 +68,19 @@ async fn an_expired_short_token_with_a_valid_refresh_cookie_is_renewed_transpare
     let home = b.get("/thoughts/").await;
     assert_eq!(home.status, StatusCode::OK, "still signed in");
     assert!(home.body.contains("@renewed"));
-    assert!(home.set_cookie("session").is_some() && home.set_cookie("refresh").is_some(), "both renewed");
-    assert_ne!(b.cookies.get("refresh"), Some(&old_refresh), "the refresh token rotated");
+    assert!(
+        home.set_cookie("session").is_some() && home.set_cookie("refresh").is_some(),
+        "both renewed"
+    );
+    assert_ne!(
+        b.cookies.get("refresh"),
+        Some(&old_refresh),
+        "the refresh token rotated"
+    );
     let csrf = home.csrf();
-    let posted = b.post("/thoughts/new", &[("text", "written after a renewal"), ("csrf", &csrf)]).await;
+    let posted = b
+        .post("/thoughts/new", &[("text", "written after a renewal"), ("csrf", &csrf)])
+        .await;
     assert_eq!(posted.status, StatusCode::SEE_OTHER);
     assert_eq!(posted.location(), Some("/thoughts/"), "{}", posted.body);
     assert!(b.get("/thoughts/").await.body.contains("written after a renewal"));
@@ -101,8 +113,8 @@ async fn after_signing_out_the_old_cookies_are_signed_out_here_at_once_and_every
     replay.cookies.insert("refresh".into(), old_refresh.clone());
     until_past(claims.exp).await;
     assert_eq!(replay.get("/").await.location(), Some("/login/"), "expired and revoked");
-    let users = users_api::Client::new(&system.urls.users, Duration::from_secs(2), Duration::from_secs(10))
-        .expect("client");
+    let users =
+        users_api::Client::new(&system.urls.users, Duration::from_secs(2), Duration::from_secs(10)).expect("client");
     match users.refresh_session(&old_refresh).await {
         Err(users_api::ClientError::Status { status: 401, .. }) => {}
         other => panic!("a revoked refresh token must get 401, got {other:?}"),
@@ -114,12 +126,21 @@ async fn after_signing_out_the_old_cookies_are_signed_out_here_at_once_and_every
     let bearer = old_session.trim_matches('"').to_owned();
     let url = format!("{}/api/me/thoughts/", system.urls.thoughts);
     let http = reqwest::Client::new();
-    eventually("the thoughts service refuses the token", Duration::from_secs(15), || {
-        let (http, url, bearer) = (http.clone(), url.clone(), bearer.clone());
-        async move {
-            let r = http.get(url).header("authorization", bearer).send().await.expect("sent");
-            r.status() == StatusCode::UNAUTHORIZED
-        }
-    })
+    eventually(
+        "the thoughts service refuses the token",
+        Duration::from_secs(15),
+        || {
+            let (http, url, bearer) = (http.clone(), url.clone(), bearer.clone());
+            async move {
+                let r = http
+                    .get(url)
+                    .header("authorization", bearer)
+                    .send()
+                    .await
+                    .expect("sent");
+                r.status() == StatusCode::UNAUTHORIZED
+            }
+        },
+    )
     .await;
 }
