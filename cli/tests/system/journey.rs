@@ -98,8 +98,14 @@ async fn a_visitor_signs_up_posts_searches_deletes_and_signs_out() {
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     assert_eq!(b.get("/").await.status, StatusCode::OK);
 
-    // The book's GET /logout/ works too.
-    assert_eq!(b.get("/logout/").await.location(), Some("/login/"));
+    // GET /logout/ (the book's link) only shows a sign-out button: a GET
+    // never signs out. Its form does.
+    let confirm = b.get("/logout/").await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("<button type=\"submit\">Sign out</button>"));
+    assert_eq!(b.get("/").await.status, StatusCode::OK, "still signed in");
+    let out = b.post("/logout/", &[("csrf", &confirm.csrf())]).await;
+    assert_eq!(out.location(), Some("/login/"));
     assert_eq!(b.get("/").await.location(), Some("/login/"));
 }
 

@@ -7,3 +7,4 @@
 mod attacks;
 mod browser_like;
 mod journey;
+mod sessions;

@@ -39,6 +39,10 @@ pub struct Claims {
     /// Issuer, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// *(ext)* Session id of a short-lived session token (the users
+    /// service's revocable sessions); absent from the book's tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Signs tokens with the users service's private key.
@@ -119,13 +123,30 @@ impl Signer {
 
     /// Issue a token for `username`.
     pub fn issue(&self, username: &str, admin: bool) -> Result<String, KeyError> {
+        self.sign(username, admin, None, self.lifetime)
+    }
+
+    /// Issue a session token for `username`: claim `sid` = `session_id`,
+    /// living `lifetime` instead of the signer's lifetime.
+    pub fn issue_session(
+        &self,
+        username: &str,
+        admin: bool,
+        session_id: &str,
+        lifetime: Duration,
+    ) -> Result<String, KeyError> {
+        self.sign(username, admin, Some(session_id.to_owned()), lifetime)
+    }
+
+    fn sign(&self, username: &str, admin: bool, sid: Option<String>, lifetime: Duration) -> Result<String, KeyError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             username: username.to_owned(),
             iat: now,
-            exp: now + i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2),
+            exp: now + i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2),
             admin,
             iss: self.issuer.clone(),
+            sid,
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.kid.clone());

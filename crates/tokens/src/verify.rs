@@ -416,6 +416,8 @@ struct WireClaims {
     admin: bool,
     #[serde(default)]
     iss: Option<String>,
+    #[serde(default)]
+    sid: Option<String>,
 }
 
 impl WireClaims {
@@ -430,6 +432,7 @@ impl WireClaims {
             exp: self.exp.seconds(),
             admin: self.admin,
             iss: self.iss,
+            sid: self.sid,
         })
     }
 }

@@ -35,6 +35,28 @@ pub struct LoginResponse {
     pub authorized: String,
 }
 
+/// *(ext)* A session (`POST /api/sessions/` and `/api/sessions/refresh`): a
+/// short-lived token and the opaque refresh token that renews it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct SessionResponse {
+    /// `Bearer <JWT>`, with claim `sid`, living `expires_in` seconds.
+    #[serde(rename = "Authorized")]
+    pub authorized: String,
+    /// The refresh token (keep it secret; it is good for one renewal).
+    pub refresh: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    /// Seconds until the session ends: no refresh token of it works after.
+    pub refresh_expires_in: u64,
+}
+
+/// *(ext)* Input of `POST /api/sessions/refresh` and `/api/sessions/revoke`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RefreshRequest {
+    /// The refresh token a session answer gave.
+    pub refresh: String,
+}
+
 pub use kit::client::ClientError;
 use reqwest::Method;
 
@@ -77,6 +99,39 @@ impl Client {
     pub async fn sign_up(&self, credentials: &Credentials, forwarded_for: Option<&str>) -> Result<User, ClientError> {
         let req = self.0.request(Method::POST, "/api/users/").form(credentials);
         self.0.json(with_forwarded_for(req, forwarded_for)).await
+    }
+
+    /// `POST /api/sessions/` *(ext)*: sign in for a revocable session (the
+    /// same checks and errors as [`Client::login`]).
+    pub async fn create_session(
+        &self,
+        credentials: &Credentials,
+        forwarded_for: Option<&str>,
+    ) -> Result<SessionResponse, ClientError> {
+        let req = self.0.request(Method::POST, "/api/sessions/").form(credentials);
+        self.0.json(with_forwarded_for(req, forwarded_for)).await
+    }
+
+    /// `POST /api/sessions/refresh` *(ext)*: a new token and refresh token
+    /// for `refresh`, which stops working; a 401 when it is not live.
+    pub async fn refresh_session(&self, refresh: &str) -> Result<SessionResponse, ClientError> {
+        let body = RefreshRequest {
+            refresh: refresh.to_owned(),
+        };
+        self.0
+            .json(self.0.request(Method::POST, "/api/sessions/refresh").form(&body))
+            .await
+    }
+
+    /// `POST /api/sessions/revoke` *(ext)*: end the session of `refresh`.
+    pub async fn revoke_session(&self, refresh: &str) -> Result<(), ClientError> {
+        let body = RefreshRequest {
+            refresh: refresh.to_owned(),
+        };
+        self.0
+            .send(self.0.request(Method::POST, "/api/sessions/revoke").form(&body))
+            .await?;
+        Ok(())
     }
 
     /// `GET /admin/version/`: `(version, commit)`.

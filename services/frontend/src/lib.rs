@@ -1,7 +1,9 @@
 //! The frontend service: server-rendered web pages for MyThoughts.
 //!
-//! It owns nothing persistent: the session is the signed token in a cookie,
-//! verified with public keys only. It reaches the users and thoughts
+//! It owns nothing persistent: the session is a short-lived signed token in
+//! a cookie, verified with public keys only, renewed through a refresh token
+//! the users service holds (and revokes at sign-out); the only state is the
+//! in-memory list of sessions signed out here whose tokens are still live. It reaches the users and thoughts
 //! services through their typed clients over HTTP, with deadlines, and
 //! renders a clear page (503) when one of them is down.
 
@@ -112,6 +114,8 @@ pub struct AppState {
     cookie_secure: bool,
     password_min_length: usize,
     trusted_proxies: kit::address::TrustedProxies,
+    /// Sessions signed out here whose short tokens have not expired yet.
+    signed_out: session::Denylist,
 }
 
 impl axum::extract::FromRef<AppState> for kit::address::TrustedProxies {
@@ -144,6 +148,7 @@ impl AppState {
             password_min_length: config.password_min_length,
             trusted_proxies: kit::address::TrustedProxies::parse(&config.trusted_proxies)
                 .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?,
+            signed_out: session::Denylist::default(),
         })
     }
 }

@@ -114,6 +114,16 @@ pub struct AccountPage {
     pub password_min: usize,
 }
 
+/// `GET /logout/`: a button that signs out (by POST, with the CSRF token).
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage {
+    /// Layout.
+    pub layout: Layout,
+    /// Who is signed in.
+    pub username: String,
+}
+
 /// `/search`.
 #[derive(Template)]
 #[template(path = "search.html")]

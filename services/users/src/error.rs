@@ -13,6 +13,9 @@ pub enum ApiError {
     /// 401: unknown user or wrong password (indistinguishable on purpose).
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// 401: a refresh token that is unknown, expired or revoked.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
     /// 403: authenticated but not an administrator.
     #[error("administrator required")]
     Forbidden,
@@ -48,6 +51,9 @@ impl IntoResponse for ApiError {
         match self {
             Self::Validation(errors) => kit::validation_response(errors),
             Self::InvalidCredentials => kit::error_response(StatusCode::UNAUTHORIZED, "Wrong username or password"),
+            Self::InvalidRefreshToken => {
+                kit::error_response(StatusCode::UNAUTHORIZED, "Invalid or expired refresh token")
+            }
             Self::Forbidden => kit::error_response(StatusCode::FORBIDDEN, "Administrator token required"),
             Self::SignupDisabled => kit::error_response(StatusCode::FORBIDDEN, "Sign-up is disabled"),
             Self::UsernameTaken => kit::error_response(StatusCode::CONFLICT, "Username already exists"),

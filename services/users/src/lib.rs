@@ -9,6 +9,7 @@ pub mod error;
 pub mod hashing;
 pub mod ratelimit;
 pub mod routes;
+pub mod session_store;
 pub mod store;
 
 use anyhow::Context;
@@ -88,6 +89,14 @@ pub struct Config {
     /// Password hashes computed at once (0 = number of CPUs).
     #[arg(long, env = "MAX_CONCURRENT_HASHES", default_value_t = 0)]
     pub max_concurrent_hashes: usize,
+    /// Lifetime of the short session tokens of POST /api/sessions/, in
+    /// seconds: how long a signed-out session's token keeps working where
+    /// nothing else stops it (the book's /api/login/ keeps TOKEN_LIFETIME_SECONDS).
+    #[arg(long, env = "SESSION_TOKEN_LIFETIME_SECONDS", default_value_t = 300)]
+    pub session_token_lifetime_seconds: u64,
+    /// Longest life of a session (its refresh tokens) from sign-in, in seconds (default 14 days).
+    #[arg(long, env = "REFRESH_TOKEN_LIFETIME_SECONDS", default_value_t = 14 * 24 * 3600)]
+    pub refresh_token_lifetime_seconds: u64,
 }
 
 impl Config {
@@ -117,6 +126,8 @@ pub struct AppState {
     trusted_proxies: kit::address::TrustedProxies,
     password_min_chars: usize,
     signup_enabled: bool,
+    session_token_lifetime: Duration,
+    refresh_token_lifetime: Duration,
 }
 
 impl FromRef<AppState> for kit::address::TrustedProxies {
@@ -142,9 +153,19 @@ impl FromRef<AppState> for Verifier {
         routes::login::login,
         routes::accounts::create_user,
         routes::accounts::sign_up,
-        routes::keys::jwks
+        routes::keys::jwks,
+        routes::sessions::create_session,
+        routes::sessions::refresh_session,
+        routes::sessions::revoke_session
     ),
-    components(schemas(users_api::User, users_api::Credentials, users_api::LoginResponse, kit::ErrorBody))
+    components(schemas(
+        users_api::User,
+        users_api::Credentials,
+        users_api::LoginResponse,
+        users_api::SessionResponse,
+        users_api::RefreshRequest,
+        kit::ErrorBody
+    ))
 )]
 pub struct ApiDoc;
 
@@ -268,6 +289,8 @@ impl Application {
                 .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?,
             password_min_chars: config.password_min_length,
             signup_enabled: config.signup_enabled,
+            session_token_lifetime: Duration::from_secs(config.session_token_lifetime_seconds),
+            refresh_token_lifetime: Duration::from_secs(config.refresh_token_lifetime_seconds),
         };
         if let (Some(username), Some(password)) = (&config.admin_username, &admin_password) {
             ensure_admin(&state, username, password).await?;

@@ -8,8 +8,14 @@ use sqlx::Row;
 
 /// The embedded migrations, applied at start-up.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[(1, "users", include_str!("../migrations/sqlite/0001_users.sql"))],
-    postgres: &[(1, "users", include_str!("../migrations/postgres/0001_users.sql"))],
+    sqlite: &[
+        (1, "users", include_str!("../migrations/sqlite/0001_users.sql")),
+        (3, "sessions", include_str!("../migrations/sqlite/0003_sessions.sql")),
+    ],
+    postgres: &[
+        (1, "users", include_str!("../migrations/postgres/0001_users.sql")),
+        (3, "sessions", include_str!("../migrations/postgres/0003_sessions.sql")),
+    ],
 };
 
 /// An account as stored.

@@ -3,8 +3,8 @@
 use super::see_other;
 use crate::AppState;
 use crate::error::{PageError, render};
-use crate::session::{Ctx, SessionCookie, check_csrf};
-use crate::views::AccountPage;
+use crate::session::{Ctx, SessionCookie, SessionTokens, check_csrf};
+use crate::views::{AccountPage, LogoutPage};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +40,8 @@ pub async fn show_signup(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     render(StatusCode::OK, &page(&state, &ctx, true))
 }
 
-/// Log in with the users service and answer with the session cookie set.
+/// Start a session with the users service (`POST /api/sessions/`: a
+/// short-lived token and a refresh token) and answer with both cookies set.
 async fn start_session(
     state: &AppState,
     ctx: &Ctx,
@@ -48,11 +49,10 @@ async fn start_session(
     client: &str,
 ) -> Result<Response, ClientError> {
     let users = state.users.with_request_id(&ctx.request_id);
-    let login = users.login(credentials, Some(client)).await?;
-    let bearer = login.authorized;
+    let session = users.create_session(credentials, Some(client)).await?;
     // Verify what we got, and let the cookie live as long as the token.
-    let max_age = match state.verifier.verify_header(Some(&bearer)).await {
-        Ok(claims) => (claims.exp - chrono::Utc::now().timestamp()).max(0),
+    let exp = match state.verifier.verify_header(Some(&session.authorized)).await {
+        Ok(claims) => claims.exp,
         Err(rejection) => {
             tracing::error!(
                 reason = rejection.reason(),
@@ -61,7 +61,8 @@ async fn start_session(
             return Err(ClientError::Unavailable("users: token not verifiable".into()));
         }
     };
-    Ok((SessionCookie::Start { bearer, max_age }, see_other("/")).into_response())
+    let tokens = SessionTokens::new(session, exp);
+    Ok((SessionCookie::Start(tokens), see_other("/")).into_response())
 }
 
 /// Re-render the form with what went wrong (503 when the users service is down).
@@ -119,7 +120,7 @@ pub async fn log_in(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, PageError> {
-    check_csrf(&headers, params.get("csrf"))?;
+    check_csrf(&headers, &ctx, params.get("csrf"))?;
     let credentials = credentials(&params);
     match start_session(&state, &ctx, &credentials, &client.to_string()).await {
         Ok(response) => Ok(response),
@@ -135,7 +136,7 @@ pub async fn sign_up(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, PageError> {
-    check_csrf(&headers, params.get("csrf"))?;
+    check_csrf(&headers, &ctx, params.get("csrf"))?;
     let credentials = credentials(&params);
     let users = state.users.with_request_id(&ctx.request_id);
     if let Err(e) = users.sign_up(&credentials, Some(&client.to_string())).await {
@@ -147,14 +148,43 @@ pub async fn sign_up(
     }
 }
 
-/// `GET /logout/` (the book's link): clear the session, go to `/login/`.
-pub async fn log_out() -> Result<Response, PageError> {
-    Ok(signed_out())
+/// `GET /logout/`: a page with a sign-out button. It never signs out: a
+/// GET can be triggered by any other site (an `<img src>`), so only the
+/// form's POST, with its CSRF token, ends the session.
+pub async fn show_logout(ctx: Ctx) -> Result<Response, PageError> {
+    let Some(user) = &ctx.user else {
+        return Ok(see_other("/login/"));
+    };
+    let page = LogoutPage {
+        layout: ctx.layout(),
+        username: user.username.clone(),
+    };
+    render(StatusCode::OK, &page)
 }
 
-/// `POST /logout/` (our form, with a CSRF token).
-pub async fn log_out_form(headers: HeaderMap, params: Params) -> Result<Response, PageError> {
-    check_csrf(&headers, params.get("csrf"))?;
+/// `POST /logout/` (the header's and the sign-out page's form, with a CSRF
+/// token): end the session for good and go to `/login/`. The refresh token
+/// is revoked at the users service and the session id denied here until
+/// its short token expires, so replaying the old cookies signs no one in.
+pub async fn log_out(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, PageError> {
+    check_csrf(&headers, &ctx, params.get("csrf"))?;
+    if let Some(user) = &ctx.user {
+        state.signed_out.insert(&user.session_id, user.expires);
+        tracing::info!(event = "signed_out", username = %user.username, "signed out");
+    }
+    if let Some(refresh) = &ctx.refresh {
+        let users = state.users.with_request_id(&ctx.request_id);
+        if let Err(e) = users.revoke_session(refresh).await {
+            // Signed out here anyway; the refresh token, now gone from the
+            // browser, stays valid at users until the session expires.
+            tracing::warn!(error = %e, "cannot revoke the session at the users service");
+        }
+    }
     Ok(signed_out())
 }
 

@@ -86,7 +86,7 @@ pub async fn create_thought(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, PageError> {
-    check_csrf(&headers, params.get("csrf"))?;
+    check_csrf(&headers, &ctx, params.get("csrf"))?;
     let user = user?;
     let text = params.get("text").unwrap_or_default();
     let thoughts = state.thoughts.with_request_id(&ctx.request_id);
@@ -121,7 +121,7 @@ pub async fn delete_thought(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, PageError> {
-    check_csrf(&headers, params.get("csrf"))?;
+    check_csrf(&headers, &ctx, params.get("csrf"))?;
     let user = user?;
     let id: i64 = id.parse().map_err(|_| PageError::NotFound)?;
     let thoughts = state.thoughts.with_request_id(&ctx.request_id);

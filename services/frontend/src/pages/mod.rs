@@ -23,7 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/thoughts/{id}/delete", post(home::delete_thought))
         .route("/login", get(account::show_login).post(account::log_in))
         .route("/signup", get(account::show_signup).post(account::sign_up))
-        .route("/logout", get(account::log_out).post(account::log_out_form))
+        .route("/logout", get(account::show_logout).post(account::log_out))
         .route("/search", get(browse::search))
         .route("/users/{username}", get(browse::show_user))
         .route("/static/style.css", get(assets::style))

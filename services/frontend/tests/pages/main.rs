@@ -3,10 +3,13 @@
 //! frontend never depends on the services' crates), plus router tests
 //! without sockets. One test binary, to keep link time down.
 
+mod csrf;
 mod degraded;
 mod docs;
 mod forms;
 mod helpers;
 mod router;
 mod security;
+mod sessions;
+mod signout;
 mod stubs;

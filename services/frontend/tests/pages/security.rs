@@ -56,7 +56,7 @@ async fn state_changing_forms_without_a_valid_token_or_from_another_site_are_ref
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_session_cookie_is_http_only_lax_and_holds_the_bearer_token() {
+async fn the_session_cookies_are_http_only_lax_and_hold_the_short_bearer_token_and_the_refresh_token() {
     let app = TestApp::start().await;
     let mut b = app.browser();
     let signed_up = b.sign_up("cookie", "a long enough password").await;
@@ -79,10 +79,15 @@ async fn the_session_cookie_is_http_only_lax_and_holds_the_bearer_token() {
         .expect("max-age")
         .parse()
         .expect("n");
+    let lifetime = i64::try_from(crate::stubs::SESSION_SECONDS).expect("small");
     assert!(
-        (2 * 24 * 3600 - 60..=2 * 24 * 3600).contains(&max_age),
-        "lives as long as the token: {max_age}"
+        (lifetime - 60..=lifetime).contains(&max_age),
+        "lives as long as the short token: {max_age}"
     );
+    let refresh = signed_up.set_cookie("refresh").expect("refresh cookie set");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(refresh.contains(attribute), "{attribute} missing: {refresh}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,18 +179,19 @@ async fn cookies_are_secure_when_the_site_is_served_over_https() {
     let csrf = form.set_cookie("csrf").expect("a csrf cookie for a new browser");
     assert!(csrf.ends_with("; Secure"), "{csrf}");
     let signed_up = b.sign_up("secure", "a long enough password").await;
-    let session = signed_up.set_cookie("session").expect("session cookie set");
-    assert!(
-        session.contains("HttpOnly") && session.ends_with("; Secure"),
-        "{session}"
-    );
+    for name in ["session", "refresh"] {
+        let set = signed_up.set_cookie(name).expect("cookie set");
+        assert!(set.contains("HttpOnly") && set.ends_with("; Secure"), "{set}");
+    }
     let page = b.get("/thoughts/").await;
     let out = b.post("/logout/", &[("csrf", &page.csrf())]).await;
-    let cleared = out.set_cookie("session").expect("session cookie cleared");
-    assert!(
-        cleared.contains("Max-Age=0") && cleared.ends_with("; Secure"),
-        "{cleared}"
-    );
+    for name in ["session", "refresh"] {
+        let cleared = out.set_cookie(name).expect("cookie cleared");
+        assert!(
+            cleared.contains("Max-Age=0") && cleared.ends_with("; Secure"),
+            "{cleared}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

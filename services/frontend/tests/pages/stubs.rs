@@ -19,7 +19,7 @@ use thoughts_api::Thought;
 use tokens::{Signer, Verifier};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use users_api::{Credentials, LoginResponse, User};
+use users_api::{Credentials, LoginResponse, RefreshRequest, SessionResponse, User};
 
 /// The version both stubs report on `/admin/version/` unless told otherwise.
 pub(crate) const VERSION: &str = "0.1.0";
@@ -110,19 +110,29 @@ fn version_route(version: &str) -> Router {
 struct Users {
     signer: Arc<Signer>,
     accounts: Arc<Mutex<BTreeMap<String, String>>>,
+    /// Live refresh tokens: token → (username, session id).
+    sessions: Arc<Mutex<HashMap<String, (String, String)>>>,
 }
 
+/// Lifetime of the stub's session tokens.
+pub(crate) const SESSION_SECONDS: u64 = 300;
+
 /// The users service: `POST /api/login/`, `POST /api/users/` (passwords of
-/// at least 12 characters), `GET /admin/version/`.
+/// at least 12 characters), the sessions (`POST /api/sessions/`, `/refresh`
+/// rotating the refresh token, `/revoke`), `GET /admin/version/`.
 pub(crate) async fn users() -> Stub {
     let signer = Signer::from_pem(testkit::keys().private_pem.as_bytes()).expect("test private key");
     let state = Users {
         signer: Arc::new(signer),
         accounts: Arc::default(),
+        sessions: Arc::default(),
     };
     let router = Router::new()
         .route("/api/login/", post(log_in))
         .route("/api/users/", post(sign_up))
+        .route("/api/sessions/", post(start_session))
+        .route("/api/sessions/refresh", post(refresh_session))
+        .route("/api/sessions/revoke", post(revoke_session))
         .with_state(state)
         .merge(version_route(VERSION));
     Stub::start(router).await
@@ -138,6 +148,49 @@ async fn log_in(State(users): State<Users>, Form(c): Form<Credentials>) -> Respo
         authorized: format!("Bearer {token}"),
     })
     .into_response()
+}
+
+/// A new session answer for `username` in session `sid`.
+fn session(users: &Users, username: &str, sid: &str) -> Response {
+    let lifetime = std::time::Duration::from_secs(SESSION_SECONDS);
+    let token = users
+        .signer
+        .issue_session(username, false, sid, lifetime)
+        .expect("token signed");
+    let refresh = uuid::Uuid::new_v4().simple().to_string();
+    users
+        .sessions
+        .lock()
+        .expect("sessions")
+        .insert(refresh.clone(), (username.to_owned(), sid.to_owned()));
+    Json(SessionResponse {
+        authorized: format!("Bearer {token}"),
+        refresh,
+        expires_in: SESSION_SECONDS,
+        refresh_expires_in: 14 * 24 * 3600,
+    })
+    .into_response()
+}
+
+async fn start_session(State(users): State<Users>, Form(c): Form<Credentials>) -> Response {
+    let known = users.accounts.lock().expect("accounts").get(&c.username) == Some(&c.password);
+    if !known {
+        return error(StatusCode::UNAUTHORIZED, "Wrong username or password");
+    }
+    session(&users, &c.username, &uuid::Uuid::new_v4().to_string())
+}
+
+async fn refresh_session(State(users): State<Users>, Form(r): Form<RefreshRequest>) -> Response {
+    let live = users.sessions.lock().expect("sessions").remove(&r.refresh);
+    match live {
+        Some((username, sid)) => session(&users, &username, &sid),
+        None => error(StatusCode::UNAUTHORIZED, "Invalid or expired refresh token"),
+    }
+}
+
+async fn revoke_session(State(users): State<Users>, Form(r): Form<RefreshRequest>) -> StatusCode {
+    users.sessions.lock().expect("sessions").remove(&r.refresh);
+    StatusCode::NO_CONTENT
 }
 
 async fn sign_up(State(users): State<Users>, Form(c): Form<Credentials>) -> Response {

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod keys;
 pub mod login;
+pub mod sessions;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -34,6 +35,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/login", post(login::login))
         .route("/api/users", post(accounts::sign_up))
+        .route("/api/sessions", post(sessions::create_session))
+        .route("/api/sessions/refresh", post(sessions::refresh_session))
+        .route("/api/sessions/revoke", post(sessions::revoke_session))
         .route("/admin/users", post(accounts::create_user))
         .route("/.well-known/jwks.json", get(keys::jwks))
         .with_state(state)

@@ -6,4 +6,5 @@ mod chassis;
 mod docs;
 mod helpers;
 mod login;
+mod sessions;
 mod wal;
