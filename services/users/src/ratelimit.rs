@@ -23,6 +23,10 @@
 //!    strangers elsewhere; while the ceiling holds, each other address group
 //!    gets one guess per window instead of the full budget.
 //!
+//! One attempt per (account, address group) is evaluated at a time: a
+//! concurrent one is refused (429, retry after a second), so sending guesses
+//! in parallel cannot slip past the budget before the failures are counted.
+//!
 //! Only failed attempts count against an account (rules 2 and 3), so an
 //! owner's own successful sign-ins never lock them out, and a stranger's
 //! failures from one address never block the owner at another: that pair
@@ -43,10 +47,10 @@
 //! that caps mass account creation from many addresses.
 
 use governor::clock::{Clock, DefaultClock, Reference};
-use governor::middleware::StateInformationMiddleware;
+use governor::middleware::{StateInformationMiddleware, StateSnapshot};
 use governor::nanos::Nanos;
 use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, NotUntil, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -158,6 +162,8 @@ struct Marks<I> {
     pairs: HashMap<(String, IpAddr), PairMark<I>>,
     /// Accounts over their ceiling, until when.
     over_ceiling: HashMap<String, I>,
+    /// Pairs with an attempt being evaluated now.
+    in_flight: std::collections::HashSet<(String, IpAddr)>,
 }
 
 /// Limits login attempts; cheap to clone. `C` is the clock (a fake one in tests).
@@ -203,6 +209,7 @@ impl<C: Clock + Clone> LoginLimiter<C> {
             marks: Arc::new(Mutex::new(Marks {
                 pairs: HashMap::new(),
                 over_ceiling: HashMap::new(),
+                in_flight: std::collections::HashSet::new(),
             })),
             clock,
         }
@@ -213,8 +220,9 @@ impl<C: Clock + Clone> LoginLimiter<C> {
     }
 
     /// Count one attempt on `username` from `address` and decide, before the
-    /// password is checked, whether it may be evaluated.
-    pub fn check(&self, username: &str, address: IpAddr) -> Result<(), Refused> {
+    /// password is checked, whether it may be evaluated. The attempt holds its
+    /// (account, address group) until it is reported or dropped.
+    pub fn check(&self, username: &str, address: IpAddr) -> Result<Attempt<C>, Refused> {
         let group = address_key(address);
         let now = self.clock.now();
         if self.by_address.len() > MAX_TRACKED {
@@ -224,8 +232,9 @@ impl<C: Clock + Clone> LoginLimiter<C> {
             limit: Limit::Address,
             wait: not_until.wait_time_from(now),
         })?;
-        let marks = self.marks();
-        let mark = marks.pairs.get(&(username.to_owned(), group));
+        let key = (username.to_owned(), group);
+        let mut marks = self.marks();
+        let mark = marks.pairs.get(&key);
         if let Some(blocked) = mark.and_then(|m| m.blocked_until).filter(|b| *b > now) {
             return Err(Refused {
                 limit: Limit::AccountAndAddress,
@@ -233,28 +242,38 @@ impl<C: Clock + Clone> LoginLimiter<C> {
             });
         }
         let failed_recently = mark.is_some_and(|m| m.last_failure + self.window > now);
-        match marks.over_ceiling.get(username) {
-            Some(ceiling) if *ceiling > now && failed_recently => Err(Refused {
+        if let Some(ceiling) = marks
+            .over_ceiling
+            .get(username)
+            .filter(|c| **c > now && failed_recently)
+        {
+            return Err(Refused {
                 limit: Limit::Account,
                 wait: until(*ceiling, now),
-            }),
-            _ => Ok(()),
+            });
         }
+        if !marks.in_flight.insert(key.clone()) {
+            return Err(Refused {
+                limit: Limit::AccountAndAddress,
+                wait: Duration::from_secs(1),
+            });
+        }
+        Ok(Attempt {
+            limiter: self.clone(),
+            key,
+        })
     }
 
-    /// Count a failed (evaluated) attempt on `username` from `address`.
-    pub fn record_failure(&self, username: &str, address: IpAddr) {
+    fn record_failure(&self, key: &(String, IpAddr)) {
         let now = self.clock.now();
-        let key = (username.to_owned(), address_key(address));
         // When a budget ran out on this very failure, the next cell is at
         // most one replenish interval away: block until then.
-        let exhausted_at =
-            |outcome: Result<governor::middleware::StateSnapshot, governor::NotUntil<C::Instant>>| match outcome {
-                Ok(state) if state.remaining_burst_capacity() > 0 => None,
-                Ok(state) => Some(now + Nanos::from(state.quota().replenish_interval())),
-                Err(not_until) => Some(not_until.earliest_possible()),
-            };
-        let pair_blocked = exhausted_at(self.by_pair.check_key(&key));
+        let exhausted_at = |outcome: Result<StateSnapshot, NotUntil<C::Instant>>| match outcome {
+            Ok(state) if state.remaining_burst_capacity() > 0 => None,
+            Ok(state) => Some(now + Nanos::from(state.quota().replenish_interval())),
+            Err(not_until) => Some(not_until.earliest_possible()),
+        };
+        let pair_blocked = exhausted_at(self.by_pair.check_key(key));
         let account_over = exhausted_at(self.by_account.check_key(&key.0));
         let mut marks = self.marks();
         if marks.pairs.len() > MAX_TRACKED {
@@ -270,22 +289,48 @@ impl<C: Clock + Clone> LoginLimiter<C> {
             marks.over_ceiling.insert(key.0.clone(), over);
         }
         marks.pairs.insert(
-            key,
+            key.clone(),
             PairMark {
                 last_failure: now,
                 blocked_until: pair_blocked,
             },
         );
     }
+}
 
-    /// A successful sign-in from `address`: it no longer counts as an
-    /// address that failed on `username` (rule 3). Budgets are not refunded.
-    pub fn record_success(&self, username: &str, address: IpAddr) {
-        let mut marks = self.marks();
-        if marks.pairs.is_empty() {
-            return;
-        }
-        marks.pairs.remove(&(username.to_owned(), address_key(address)));
+/// An attempt allowed by [`LoginLimiter::check`]: report how it went. While
+/// it lives, other attempts on the same account from the same address group
+/// are refused; dropping it unreported (e.g. on a database error) counts
+/// nothing.
+#[must_use = "report the outcome with `failed` or `succeeded`"]
+pub struct Attempt<C: Clock = DefaultClock> {
+    limiter: LoginLimiter<C>,
+    key: (String, IpAddr),
+}
+
+impl<C: Clock> std::fmt::Debug for Attempt<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attempt").field("key", &self.key).finish()
+    }
+}
+
+impl<C: Clock> Drop for Attempt<C> {
+    fn drop(&mut self) {
+        let mut marks = self.limiter.marks.lock().unwrap_or_else(|p| p.into_inner());
+        marks.in_flight.remove(&self.key);
+    }
+}
+
+impl<C: Clock + Clone> Attempt<C> {
+    /// The password was wrong (or the account unknown): count the failure.
+    pub fn failed(self) {
+        self.limiter.record_failure(&self.key);
+    }
+
+    /// The sign-in succeeded: this address group no longer counts as one
+    /// that failed on the account (rule 3). Budgets are not refunded.
+    pub fn succeeded(self) {
+        self.limiter.marks().pairs.remove(&self.key);
     }
 }
 
@@ -353,8 +398,13 @@ mod tests {
 
     /// Try and fail once; whether the attempt was evaluated.
     fn guess(limiter: &LoginLimiter<FakeRelativeClock>, user: &str, from: IpAddr) -> Result<(), Refused> {
-        limiter.check(user, from)?;
-        limiter.record_failure(user, from);
+        limiter.check(user, from)?.failed();
+        Ok(())
+    }
+
+    /// Try and succeed once.
+    fn sign_in(limiter: &LoginLimiter<FakeRelativeClock>, user: &str, from: IpAddr) -> Result<(), Refused> {
+        limiter.check(user, from)?.succeeded();
         Ok(())
     }
 
@@ -393,18 +443,24 @@ mod tests {
         let owner = ip("198.51.100.7");
         // The owner mistyped once and then signed in: their address is clean.
         guess(&limiter, "bruce", owner).expect("evaluated");
-        limiter.record_success("bruce", owner);
+        sign_in(&limiter, "bruce", owner).expect("evaluated");
         for i in 1..=3 {
             guess(&limiter, "bruce", ip(&format!("203.0.113.{i}"))).expect("under the ceiling");
         }
         let refused = limiter.check("bruce", ip("203.0.113.1")).expect_err("over the ceiling");
         assert_eq!(refused.limit, Limit::Account);
         assert!(refused.wait <= 20 * MINUTE, "{refused:?}");
-        assert!(limiter.check("bruce", owner).is_ok(), "the owner is still evaluated");
+        assert!(
+            sign_in(&limiter, "bruce", owner).is_ok(),
+            "the owner is still evaluated"
+        );
         // A fresh address gets one guess, then it too is stopped.
         let fresh = ip("192.0.2.9");
         guess(&limiter, "bruce", fresh).expect("a clean address is evaluated");
-        assert_eq!(limiter.check("bruce", fresh).map_err(|r| r.limit), Err(Limit::Account));
+        assert_eq!(
+            guess(&limiter, "bruce", fresh).map_err(|r| r.limit),
+            Err(Limit::Account)
+        );
         assert!(
             limiter.check("stephen", fresh).is_ok(),
             "other accounts are not affected"
@@ -422,10 +478,7 @@ mod tests {
         });
         let home = ip("198.51.100.7");
         for _ in 0..20 {
-            limiter
-                .check("bruce", home)
-                .expect("successful sign-ins are never refused");
-            limiter.record_success("bruce", home);
+            sign_in(&limiter, "bruce", home).expect("successful sign-ins are never refused");
         }
     }
 
@@ -436,14 +489,34 @@ mod tests {
             ..limits()
         });
         let v4 = ip("10.0.0.1");
-        assert!(limiter.check("a", v4).is_ok());
-        assert!(limiter.check("b", v4).is_ok());
-        assert_eq!(limiter.check("c", v4).map_err(|r| r.limit), Err(Limit::Address));
-        assert!(limiter.check("c", ip("10.0.0.2")).is_ok());
-        assert!(limiter.check("a", ip("2001:db8::1")).is_ok());
-        assert!(limiter.check("b", ip("2001:db8::ffff:1")).is_ok());
-        assert!(limiter.check("c", ip("2001:db8::2")).is_err(), "same /64");
-        assert!(limiter.check("c", ip("2001:db8:0:1::2")).is_ok(), "another /64");
+        assert!(sign_in(&limiter, "a", v4).is_ok());
+        assert!(guess(&limiter, "b", v4).is_ok());
+        assert_eq!(
+            limiter.check("c", v4).map(drop).map_err(|r| r.limit),
+            Err(Limit::Address)
+        );
+        assert!(guess(&limiter, "c", ip("10.0.0.2")).is_ok());
+        assert!(guess(&limiter, "a", ip("2001:db8::1")).is_ok());
+        assert!(guess(&limiter, "b", ip("2001:db8::ffff:1")).is_ok());
+        assert!(guess(&limiter, "c", ip("2001:db8::2")).is_err(), "same /64");
+        assert!(guess(&limiter, "c", ip("2001:db8:0:1::2")).is_ok(), "another /64");
+    }
+
+    #[test]
+    fn only_one_attempt_per_account_and_address_is_evaluated_at_a_time() {
+        let (limiter, _clock) = limiter(limits());
+        let attacker = ip("203.0.113.66");
+        let first = limiter.check("bruce", attacker).expect("evaluated");
+        let second = limiter.check("bruce", attacker).map(drop).expect_err("in parallel");
+        assert_eq!(second.limit, Limit::AccountAndAddress);
+        assert_eq!(second.retry_after_secs(), 1);
+        assert!(
+            sign_in(&limiter, "bruce", ip("198.51.100.7")).is_ok(),
+            "another address"
+        );
+        assert!(sign_in(&limiter, "stephen", attacker).is_ok(), "another account");
+        drop(first);
+        assert!(guess(&limiter, "bruce", attacker).is_ok(), "free again once it is done");
     }
 
     #[test]

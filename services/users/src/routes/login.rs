@@ -32,15 +32,18 @@ pub async fn login(
     let [username, password] = required(&params, ["username", "password"])?;
     let username = Username::parse(username).map_err(|e| ApiError::field("username", e))?;
     let password = Password::parse(password).map_err(|e| ApiError::field("password", e))?;
-    if let Err(refused) = state.login_limiter.check(username.as_str(), client) {
-        metrics::counter!("logins_total", "outcome" => "rate_limited").increment(1);
-        metrics::counter!("logins_rate_limited_total", "limit" => refused.limit.as_str()).increment(1);
-        tracing::warn!(
-            event = "login_rate_limited", username = %username, address = %client,
-            limit = refused.limit.as_str(), "login rate limited"
-        );
-        return Err(ApiError::RateLimited(refused.retry_after_secs()));
-    }
+    let attempt = match state.login_limiter.check(username.as_str(), client) {
+        Ok(attempt) => attempt,
+        Err(refused) => {
+            metrics::counter!("logins_total", "outcome" => "rate_limited").increment(1);
+            metrics::counter!("logins_rate_limited_total", "limit" => refused.limit.as_str()).increment(1);
+            tracing::warn!(
+                event = "login_rate_limited", username = %username, address = %client,
+                limit = refused.limit.as_str(), "login rate limited"
+            );
+            return Err(ApiError::RateLimited(refused.retry_after_secs()));
+        }
+    };
     let user = store::find_user(&state.db, username.as_str()).await?;
     let valid = state
         .hasher
@@ -50,10 +53,10 @@ pub async fn login(
         metrics::counter!("logins_total", "outcome" => "failed").increment(1);
         tracing::warn!(event = "login_failed", username = %username, address = %client, "login failed");
         // An evaluated guess is answered as such; the limits refuse the next ones.
-        state.login_limiter.record_failure(username.as_str(), client);
+        attempt.failed();
         return Err(ApiError::InvalidCredentials);
     };
-    state.login_limiter.record_success(username.as_str(), client);
+    attempt.succeeded();
     let token = state
         .signer
         .issue(&user.username, user.is_admin)

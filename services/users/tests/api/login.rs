@@ -219,15 +219,40 @@ async fn an_attacker_guessing_from_one_address_cannot_lock_the_owner_out() {
         owner.len(),
     );
     assert_eq!(evaluated + refused, attacker.len(), "only 401 or 429: {attacker:?}");
-    assert!(attacker.len() >= 15, "the attacker kept its pace: {}", attacker.len());
+    // Loose floors: on a loaded machine a hash can take far longer than 0.7 s.
+    assert!(attacker.len() >= 10, "the attacker kept its pace: {}", attacker.len());
     assert!(
         evaluated <= 5,
         "{evaluated} guesses evaluated; the per-pair budget is 5"
     );
-    assert!(owner.len() >= 10, "the owner kept its pace: {}", owner.len());
+    assert!(owner.len() >= 5, "the owner kept its pace: {}", owner.len());
     assert!(
         signed_in * 100 >= owner.len() * 95,
         "the owner signed in {signed_in} of {} times: {owner:?}",
         owner.len()
+    );
+}
+
+/// Guesses sent in parallel from one address (20 at once, each bounded to
+/// 10 s) are not all evaluated before the failures are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_from_one_address_get_no_more_than_the_budget() {
+    let app = spawn_with(testkit::Engine::Sqlite, |c| c.trusted_proxies = "127.0.0.1,::1".into()).await;
+    app.sign_up("bruce", "a strong password").await;
+    let app = std::sync::Arc::new(app);
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let app = app.clone();
+        guesses.spawn(async move { login_as(&app, "203.0.113.66", "bruce", &format!("guess {i}")).await });
+    }
+    let statuses = guesses.join_all().await;
+    let evaluated = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    println!("20 parallel guesses: {evaluated} evaluated, {refused} refused with 429");
+    assert_eq!(evaluated + refused, 20, "{statuses:?}");
+    assert!(evaluated <= 5, "{evaluated} evaluated; the per-pair budget is 5");
+    assert_eq!(
+        login_as(&app, "198.51.100.7", "bruce", "a strong password").await,
+        StatusCode::OK
     );
 }
