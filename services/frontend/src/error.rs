@@ -41,6 +41,10 @@ pub enum PageError {
     /// 404: no such page or thought.
     #[error("not found")]
     NotFound,
+    /// 429: a backend refused because this user sends too much (e.g. posts
+    /// too fast); not an outage.
+    #[error("rate limited")]
+    RateLimited,
     /// 500: anything unexpected; logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -68,11 +72,13 @@ fn service_of(error: &ClientError) -> &'static str {
 }
 
 impl From<ClientError> for PageError {
-    /// A 401 ends the session; anything else the handler did not handle
-    /// itself (unreachable, timeout, 5xx, an unexpected 4xx) is an outage.
+    /// A 401 ends the session; a 429 asks the user to slow down; anything
+    /// else the handler did not handle itself (unreachable, timeout, 5xx, an
+    /// unexpected 4xx) is an outage.
     fn from(error: ClientError) -> Self {
         match error {
             ClientError::Status { status: 401, .. } => Self::SessionEnded,
+            ClientError::Status { status: 429, .. } => Self::RateLimited,
             other => Self::Unavailable {
                 service: service_of(&other),
                 cause: other.to_string(),
@@ -119,6 +125,11 @@ impl PageError {
                 StatusCode::NOT_FOUND,
                 "Page not found",
                 "There is nothing at this address.".into(),
+            ),
+            Self::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Slow down",
+                "You are doing that too often. Wait a moment, then try again.".into(),
             ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -211,7 +222,7 @@ mod tests {
         for (error, service) in [
             (ClientError::Unavailable("users: connection refused".into()), "users"),
             (ClientError::Unavailable("thoughts answered 502".into()), "thoughts"),
-            (status(429), "thoughts"),
+            (status(418), "thoughts"),
         ] {
             let error = PageError::from(error);
             assert!(
@@ -222,5 +233,17 @@ mod tests {
             assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(response.headers()[header::RETRY_AFTER], "5");
         }
+    }
+
+    #[test]
+    fn a_429_from_a_backend_asks_to_slow_down_and_is_not_an_outage() {
+        let error = PageError::from(status(429));
+        assert!(matches!(error, PageError::RateLimited), "{error}");
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(
+            response.headers().get(header::RETRY_AFTER).is_none(),
+            "no invented wait"
+        );
     }
 }

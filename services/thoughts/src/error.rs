@@ -16,6 +16,9 @@ pub enum ApiError {
     /// 404: no such thought.
     #[error("not found")]
     NotFound,
+    /// 429 with `Retry-After`: the account posts too often; retry after this many seconds.
+    #[error("rate limited")]
+    RateLimited(u64),
     /// 500: anything unexpected; logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -40,6 +43,9 @@ impl IntoResponse for ApiError {
             Self::Validation(errors) => kit::validation_response(errors),
             Self::Forbidden(message) => kit::error_response(StatusCode::FORBIDDEN, message),
             Self::NotFound => kit::error_response(StatusCode::NOT_FOUND, "Thought not found"),
+            Self::RateLimited(secs) => {
+                kit::error::too_many_requests("Too many thoughts posted, slow down and try again later", secs)
+            }
             Self::Internal(e) => kit::error::internal_error_response(&e),
         }
     }

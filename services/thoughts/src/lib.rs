@@ -6,6 +6,7 @@
 
 pub mod domain;
 pub mod error;
+pub mod ratelimit;
 pub mod routes;
 pub mod store;
 
@@ -42,6 +43,13 @@ pub struct Config {
     /// Most items a list answers without paging parameters.
     #[arg(long, env = "LIST_MAX_ITEMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub list_max_items: u32,
+    /// Thoughts one account may post per minute, after a burst of
+    /// POSTS_BURST_PER_ACCOUNT (0 = unlimited).
+    #[arg(long, env = "POSTS_PER_ACCOUNT_PER_MINUTE", default_value_t = 10)]
+    pub posts_per_account_per_minute: u32,
+    /// Thoughts one account may post at once before the per-minute rate applies.
+    #[arg(long, env = "POSTS_BURST_PER_ACCOUNT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub posts_burst_per_account: u32,
 }
 
 impl Config {
@@ -67,6 +75,7 @@ pub struct AppState {
     db: Database,
     verifier: Verifier,
     list_max: u32,
+    post_limiter: ratelimit::PostLimiter,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -119,10 +128,18 @@ impl Application {
             db: db.clone(),
             verifier,
             list_max: config.list_max_items,
+            post_limiter: ratelimit::PostLimiter::new(
+                config.posts_per_account_per_minute,
+                config.posts_burst_per_account,
+            ),
         };
         let _ = kit::metrics::handle(); // describe after the recorder exists
         metrics::describe_counter!("thoughts_created_total", "Thoughts posted");
         metrics::describe_counter!("thoughts_searches_total", "Searches run");
+        metrics::describe_counter!(
+            "thoughts_rate_limited_total",
+            "Posts refused with 429: the account posted faster than POSTS_PER_ACCOUNT_PER_MINUTE"
+        );
         let service = Service::with_database(
             NAME,
             config.server.clone(),

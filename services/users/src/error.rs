@@ -25,7 +25,7 @@ pub enum ApiError {
     /// 409: the username is taken.
     #[error("username taken")]
     UsernameTaken,
-    /// 429: too many login attempts; retry after this many seconds.
+    /// 429: too many login attempts or sign-ups; retry after this many seconds.
     #[error("rate limited")]
     RateLimited(u64),
     /// 500: anything unexpected; logged, never shown.

@@ -73,10 +73,13 @@ pub struct Config {
     /// Minimum length of a new password, in characters.
     #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12)]
     pub password_min_length: usize,
-    /// Failed login attempts allowed per account per minute.
-    #[arg(long, env = "LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 10)]
+    /// Older form of the per-account ceiling: failed login attempts allowed
+    /// per account per minute, from all addresses together. When not 0 it
+    /// replaces LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR (0 = not set).
+    #[arg(long, env = "LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 0)]
     pub login_attempts_per_account: u32,
-    /// Login attempts allowed per client address per minute.
+    /// Login attempts allowed per client address per minute, on any accounts
+    /// (IPv6 addresses grouped by /64).
     #[arg(long, env = "LOGIN_ATTEMPTS_PER_ADDRESS", default_value_t = 60)]
     pub login_attempts_per_address: u32,
     /// Sign-ups allowed per client address per minute.
@@ -97,6 +100,22 @@ pub struct Config {
     /// Longest life of a session (its refresh tokens) from sign-in, in seconds (default 14 days).
     #[arg(long, env = "REFRESH_TOKEN_LIFETIME_SECONDS", default_value_t = 14 * 24 * 3600)]
     pub refresh_token_lifetime_seconds: u64,
+    /// Failed login attempts allowed on one account from one client address
+    /// per LOGIN_FAILURE_WINDOW_MINUTES; the budget refills evenly over it.
+    #[arg(long, env = "LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", default_value_t = 5)]
+    pub login_failures_per_account_and_address: u32,
+    /// Minutes over which that budget refills; a failure also marks its
+    /// address for this long (see LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR).
+    #[arg(long, env = "LOGIN_FAILURE_WINDOW_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub login_failure_window_minutes: u64,
+    /// Ceiling of failed login attempts per account per hour, from all
+    /// addresses together; over it, only addresses without a recent failure
+    /// on that account are still evaluated.
+    #[arg(long, env = "LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR", default_value_t = 100)]
+    pub login_failures_per_account_per_hour: u32,
+    /// Sign-ups allowed per minute from all addresses together.
+    #[arg(long, env = "SIGNUPS_PER_MINUTE", default_value_t = 60)]
+    pub signups_per_minute: u32,
 }
 
 impl Config {
@@ -112,6 +131,20 @@ impl Config {
             ..kit::config::defaults()
         }
     }
+
+    /// The login limits these settings describe (`ratelimit` has the rule).
+    pub fn login_limits(&self) -> ratelimit::LoginLimits {
+        let per_account = match self.login_attempts_per_account {
+            0 => ratelimit::quota(self.login_failures_per_account_per_hour, Duration::from_secs(3600)),
+            per_minute => ratelimit::per_minute(per_minute),
+        };
+        ratelimit::LoginLimits {
+            per_address: ratelimit::per_minute(self.login_attempts_per_address),
+            failures_per_account_and_address: self.login_failures_per_account_and_address,
+            window: Duration::from_secs(60 * self.login_failure_window_minutes),
+            per_account,
+        }
+    }
 }
 
 /// Shared state of the handlers.
@@ -122,7 +155,7 @@ pub struct AppState {
     signer: Arc<Signer>,
     verifier: Verifier,
     login_limiter: ratelimit::LoginLimiter,
-    signup_limiter: ratelimit::LoginLimiter,
+    signup_limiter: ratelimit::SignupLimiter,
     trusted_proxies: kit::address::TrustedProxies,
     password_min_chars: usize,
     signup_enabled: bool,
@@ -280,11 +313,8 @@ impl Application {
             hasher: hashing::Hasher::new(config.max_concurrent_hashes).await?,
             verifier: signer.verifier(),
             signer: Arc::new(signer),
-            login_limiter: ratelimit::LoginLimiter::new(
-                config.login_attempts_per_account,
-                config.login_attempts_per_address,
-            ),
-            signup_limiter: ratelimit::LoginLimiter::new(u32::MAX, config.signups_per_address),
+            login_limiter: ratelimit::LoginLimiter::new(config.login_limits()),
+            signup_limiter: ratelimit::SignupLimiter::new(config.signups_per_address, config.signups_per_minute),
             trusted_proxies: kit::address::TrustedProxies::parse(&config.trusted_proxies)
                 .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?,
             password_min_chars: config.password_min_length,
@@ -301,6 +331,14 @@ impl Application {
             "Login attempts, by outcome (success, failed, rate_limited)"
         );
         metrics::describe_counter!("signups_total", "Accounts created");
+        metrics::describe_counter!(
+            "logins_rate_limited_total",
+            "Login attempts refused unevaluated, by limit (address, account_and_address, account)"
+        );
+        metrics::describe_counter!(
+            "signups_rate_limited_total",
+            "Sign-ups refused, by limit (address, global)"
+        );
         let service = Service::with_database(
             NAME,
             config.server.clone(),

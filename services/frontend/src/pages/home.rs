@@ -90,14 +90,19 @@ pub async fn create_thought(
     let user = user?;
     let text = params.get("text").unwrap_or_default();
     let thoughts = state.thoughts.with_request_id(&ctx.request_id);
-    let refused = match thoughts.create(&user.bearer, text).await {
+    let (status, refused) = match thoughts.create(&user.bearer, text).await {
         Ok(_) => return Ok(see_other("/thoughts/")),
         Err(ClientError::Status {
             status: 400,
             errors,
             message,
             ..
-        }) => errors.get("text").cloned().unwrap_or(message),
+        }) => {
+            let why = errors.get("text").cloned().unwrap_or(message);
+            (StatusCode::BAD_REQUEST, format!("Your thought {why}."))
+        }
+        // The account posts faster than the thoughts service allows.
+        Err(ClientError::Status { status: 429, .. }) => (StatusCode::TOO_MANY_REQUESTS, SLOW_DOWN.to_owned()),
         Err(e) => return Err(PageError::from(e).showing(&HomePage::new(&ctx).draft(text).unloaded())),
     };
     // Show the form again with the draft kept, above the list.
@@ -105,12 +110,12 @@ pub async fn create_thought(
         .newest(Listing::Mine(&user.bearer), None, PAGE_SIZE)
         .await
         .unwrap_or_default();
-    let home = HomePage::new(&ctx)
-        .mine(page, &user)
-        .draft(text)
-        .error(format!("Your thought {refused}."));
-    render(StatusCode::BAD_REQUEST, &home)
+    let home = HomePage::new(&ctx).mine(page, &user).draft(text).error(refused);
+    render(status, &home)
 }
+
+/// What a 429 from the thoughts service tells the person posting.
+const SLOW_DOWN: &str = "You are posting too fast. Wait a moment, then share your thought again: it is kept below.";
 
 /// `POST /thoughts/<id>/delete`: delete one's own thought.
 pub async fn delete_thought(

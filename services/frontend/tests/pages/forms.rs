@@ -47,3 +47,25 @@ async fn a_wrong_password_shows_the_sign_in_form_again_with_the_username() {
     assert!(wrong.body.contains("value=\"forgetful\""));
     assert!(wrong.set_cookie("session").is_none(), "not signed in");
 }
+
+/// Issue 9, finding 5: the thoughts service refuses a post with 429 when the
+/// account posts too fast. The user sees "slow down" (429, draft kept), not
+/// the "service not answering" outage page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posting_too_fast_says_slow_down_with_429_and_keeps_the_draft() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    b.sign_up("hasty", "a long enough password").await;
+    assert_eq!(b.post_thought("the first one").await.status, StatusCode::SEE_OTHER);
+    app.thoughts_data.limit_posts();
+    let refused = b.post_thought("one thought too many").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(refused.body.contains("posting too fast"), "{}", refused.body);
+    assert!(refused.body.contains("one thought too many"), "the draft is kept");
+    assert!(refused.body.contains("the first one"), "the list is still shown");
+    assert!(
+        !refused.body.contains("not answering"),
+        "not an outage: {}",
+        refused.body
+    );
+}

@@ -217,9 +217,16 @@ pub(crate) struct Thoughts {
     verifier: Verifier,
     posted: Arc<Mutex<Vec<Thought>>>,
     refused: Arc<Mutex<BTreeSet<String>>>,
+    limited: Arc<AtomicBool>,
 }
 
 impl Thoughts {
+    /// Answer 429 with `Retry-After` to every post from now on, as the real
+    /// service does when an account posts faster than its limit.
+    pub(crate) fn limit_posts(&self) {
+        self.limited.store(true, Ordering::SeqCst);
+    }
+
     /// Answer 401 to every token of `username` from now on (as if revoked).
     pub(crate) fn refuse_tokens_of(&self, username: &str) {
         self.refused.lock().expect("refused").insert(username.to_owned());
@@ -248,6 +255,7 @@ pub(crate) async fn thoughts(version: &str) -> (Stub, Thoughts) {
         verifier,
         posted: Arc::default(),
         refused: Arc::default(),
+        limited: Arc::default(),
     };
     let router = Router::new()
         .route("/api/thoughts/", get(list_all))
@@ -315,6 +323,13 @@ async fn create(
         Ok(author) => author,
         Err(refused) => return refused,
     };
+    if thoughts.limited.load(Ordering::SeqCst) {
+        let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many thoughts posted");
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("6"));
+        return response;
+    }
     let text = form.get("text").cloned().unwrap_or_default();
     if text.trim().is_empty() {
         return invalid("text", "must not be empty");

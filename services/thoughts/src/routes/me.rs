@@ -33,11 +33,15 @@ pub async fn list_my_thoughts(
     super::list_response(&state, super::List::Mine(&caller.username), &params).await
 }
 
-/// Post a thought as the caller: 201 Thought.
+/// Post a thought as the caller: 201 Thought; 429 with `Retry-After` when
+/// the account posts faster than its limit (`crate::ratelimit`).
 #[utoipa::path(
     post, path = "/api/me/thoughts/", tag = "thoughts", security(("bearer" = [])),
     request_body(content = thoughts_api::NewThought, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 201, body = Thought), (status = 400, body = kit::ErrorBody), (status = 401, body = kit::ErrorBody))
+    responses(
+        (status = 201, body = Thought), (status = 400, body = kit::ErrorBody),
+        (status = 401, body = kit::ErrorBody), (status = 429, body = kit::ErrorBody),
+    )
 )]
 pub async fn create_thought(
     State(state): State<AppState>,
@@ -48,6 +52,11 @@ pub async fn create_thought(
         .get("text")
         .ok_or_else(|| ApiError::field("text", kit::input::MISSING_PARAMETER))?;
     let text = ThoughtText::parse(raw).map_err(|e| ApiError::field("text", e))?;
+    if let Err(wait) = state.post_limiter.check(&caller.username) {
+        metrics::counter!("thoughts_rate_limited_total").increment(1);
+        tracing::warn!(event = "post_rate_limited", username = %caller.username, "posting rate limited");
+        return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
+    }
     let thought = store::insert(&state.db, &caller.username, &text).await?;
     metrics::counter!("thoughts_created_total").increment(1);
     Ok((StatusCode::CREATED, Json(thought)))

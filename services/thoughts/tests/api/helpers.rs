@@ -26,9 +26,12 @@ impl Drop for TestApp {
 }
 
 /// Start the service verifying with the test public key, changed by `adjust`.
+/// Posting is unlimited (many tests post hundreds of thoughts as one user);
+/// `posting` tests the real limit.
 pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut thoughts::Config)) -> TestApp {
     let db = testkit::database(engine).await;
     let mut config = thoughts::Config::local(&db.url, &testkit::keys().public_path);
+    config.posts_per_account_per_minute = 0;
     adjust(&mut config);
     let app = thoughts::Application::build(config)
         .await

@@ -9,6 +9,7 @@ mod docs;
 mod helpers;
 mod lifecycle;
 mod paging;
+mod posting;
 mod replicas;
 mod search;
 mod thoughts;

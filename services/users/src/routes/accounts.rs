@@ -57,7 +57,8 @@ pub async fn create_user(
 }
 
 /// Public sign-up: 201 User; 400 invalid, 409 taken, 429 too many sign-ups
-/// from this address, 403 when sign-up is switched off.
+/// from this address or from everyone together, 403 when sign-up is
+/// switched off.
 #[utoipa::path(
     post, path = "/api/users/", tag = "users",
     request_body(content = users_api::Credentials, content_type = "application/x-www-form-urlencoded"),
@@ -75,9 +76,13 @@ pub async fn sign_up(
     if !state.signup_enabled {
         return Err(ApiError::SignupDisabled);
     }
-    if let Err(wait) = state.signup_limiter.check_address(client) {
-        tracing::warn!(event = "signup_rate_limited", address = %client, "sign-up rate limited");
-        return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
+    if let Err(refused) = state.signup_limiter.check(client) {
+        metrics::counter!("signups_rate_limited_total", "limit" => refused.limit.as_str()).increment(1);
+        tracing::warn!(
+            event = "signup_rate_limited", address = %client,
+            limit = refused.limit.as_str(), "sign-up rate limited"
+        );
+        return Err(ApiError::RateLimited(refused.retry_after_secs()));
     }
     create(&state, &params).await
 }

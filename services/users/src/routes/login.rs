@@ -12,7 +12,9 @@ use kit::address::ClientAddress;
 use users_api::LoginResponse;
 
 /// Sign in: 200 `{"Authorized": "Bearer <JWT>"}`; 401 for an unknown user or
-/// a wrong password alike; 429 when the account or address tries too often.
+/// a wrong password alike; 429 (before the password is checked) when this
+/// address tries too often, has failed too often on this account, or has
+/// failed on an account that is over its ceiling (`crate::ratelimit`).
 #[utoipa::path(
     post, path = "/api/login/", tag = "users",
     request_body(content = users_api::Credentials, content_type = "application/x-www-form-urlencoded"),
@@ -30,16 +32,18 @@ pub async fn login(
     let [username, password] = required(&params, ["username", "password"])?;
     let username = Username::parse(username).map_err(|e| ApiError::field("username", e))?;
     let password = Password::parse(password).map_err(|e| ApiError::field("password", e))?;
-    let limited = state
-        .login_limiter
-        .check_address(client)
-        .err()
-        .or_else(|| state.login_limiter.account_blocked(username.as_str()));
-    if let Some(wait) = limited {
-        metrics::counter!("logins_total", "outcome" => "rate_limited").increment(1);
-        tracing::warn!(event = "login_rate_limited", username = %username, address = %client, "login rate limited");
-        return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
-    }
+    let attempt = match state.login_limiter.check(username.as_str(), client) {
+        Ok(attempt) => attempt,
+        Err(refused) => {
+            metrics::counter!("logins_total", "outcome" => "rate_limited").increment(1);
+            metrics::counter!("logins_rate_limited_total", "limit" => refused.limit.as_str()).increment(1);
+            tracing::warn!(
+                event = "login_rate_limited", username = %username, address = %client,
+                limit = refused.limit.as_str(), "login rate limited"
+            );
+            return Err(ApiError::RateLimited(refused.retry_after_secs()));
+        }
+    };
     let user = store::find_user(&state.db, username.as_str()).await?;
     let valid = state
         .hasher
@@ -48,12 +52,11 @@ pub async fn login(
     let Some(user) = user.filter(|_| valid) else {
         metrics::counter!("logins_total", "outcome" => "failed").increment(1);
         tracing::warn!(event = "login_failed", username = %username, address = %client, "login failed");
-        if let Some(wait) = state.login_limiter.record_failure(username.as_str()) {
-            tracing::warn!(event = "login_rate_limited", username = %username, address = %client, "account blocked");
-            return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
-        }
+        // An evaluated guess is answered as such; the limits refuse the next ones.
+        attempt.failed();
         return Err(ApiError::InvalidCredentials);
     };
+    attempt.succeeded();
     let token = state
         .signer
         .issue(&user.username, user.is_admin)

@@ -114,3 +114,54 @@ testkit::both_engines! {
         assert_eq!(r.status(), StatusCode::CREATED);
     }
 }
+
+/// Issue 9, finding 5: sign-ups from many addresses (each under its own
+/// limit) stop at the global ceiling (12 attempts at most).
+#[tokio::test]
+async fn sign_ups_from_many_addresses_stop_at_the_global_ceiling() {
+    let app = spawn_with(testkit::Engine::Sqlite, |c| {
+        c.trusted_proxies = "127.0.0.1,::1".into();
+        c.signups_per_minute = 5;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for i in 0..12 {
+        let r = app
+            .client
+            .post(format!("{}/api/users/", app.base))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .form(&[
+                ("username", format!("member{i}").as_str()),
+                ("password", "a strong password"),
+            ])
+            .send()
+            .await
+            .expect("sent");
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            retry_after.get_or_insert(r.headers()["retry-after"].to_str().expect("ascii").to_owned());
+        }
+        statuses.push(r.status());
+    }
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    println!("sign-ups from 12 addresses: {created} created, then 429 (Retry-After {retry_after:?})");
+    assert_eq!(created, 5, "{statuses:?}");
+    assert!(
+        statuses[5..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let retry: u64 = retry_after.expect("a Retry-After").parse().expect("seconds");
+    assert!((1..=12).contains(&retry), "{retry}");
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("sent");
+    let text = metrics.text().await.expect("text");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("signups_rate_limited_total{") && l.contains("limit=\"global\"")),
+        "the refusals are counted: {text}"
+    );
+}

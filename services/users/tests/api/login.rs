@@ -141,3 +141,118 @@ async fn an_unknown_user_costs_about_the_same_time_as_a_wrong_password() {
         "an unknown user must still cost a hash: {u:?}"
     );
 }
+
+/// A login POST as the end user at `forwarded_for` behind the trusted proxy
+/// (loopback), with a bounded wait.
+async fn login_as(app: &crate::helpers::TestApp, forwarded_for: &str, username: &str, password: &str) -> StatusCode {
+    app.client
+        .post(format!("{}/api/login/", app.base))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[("username", username), ("password", password)])
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("sent")
+        .status()
+}
+
+testkit::both_engines! {
+    async fn a_strangers_failures_from_one_address_do_not_block_the_owner_at_another(engine) {
+        let app = spawn_with(engine, |c| c.trusted_proxies = "127.0.0.1,::1".into()).await;
+        app.sign_up("bruce", "a strong password").await;
+        for _ in 0..5 {
+            assert_eq!(login_as(&app, "203.0.113.66", "bruce", "a guess").await, StatusCode::UNAUTHORIZED);
+        }
+        let r = app.client.post(format!("{}/api/login/", app.base))
+            .header("x-forwarded-for", "203.0.113.66")
+            .form(&[("username", "bruce"), ("password", "a strong password")])
+            .send().await.expect("sent");
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password is not evaluated");
+        let retry: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+        assert!((1..=180).contains(&retry), "one more guess within 3 minutes: {retry}");
+        let body: serde_json::Value = r.json().await.expect("json error body");
+        assert!(body["message"].is_string());
+        assert_eq!(login_as(&app, "198.51.100.7", "bruce", "a strong password").await, StatusCode::OK);
+        assert_eq!(login_as(&app, "203.0.113.66", "stephen", "a guess").await, StatusCode::UNAUTHORIZED, "other accounts");
+    }
+}
+
+/// Issue 9, finding 4: a stranger guessing at 2.5 wrong passwords a second
+/// from one address while the owner signs in every 0.7 s from another, for
+/// 10 s (at most 25 guesses and 15 sign-ins, each bounded to 10 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attacker_guessing_from_one_address_cannot_lock_the_owner_out() {
+    const RUN: Duration = Duration::from_secs(10);
+    let app = spawn_with(testkit::Engine::Sqlite, |c| c.trusted_proxies = "127.0.0.1,::1".into()).await;
+    assert_eq!(
+        app.sign_up("bruce", "a strong password").await.status(),
+        StatusCode::CREATED
+    );
+    let app = std::sync::Arc::new(app);
+    let started = Instant::now();
+    let paced = |every: Duration, most: usize, from: &'static str, password: &'static str| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut statuses = Vec::new();
+            while statuses.len() < most && started.elapsed() < RUN {
+                tick.tick().await;
+                statuses.push(login_as(&app, from, "bruce", password).await);
+            }
+            statuses
+        })
+    };
+    let attacker = paced(Duration::from_millis(400), 25, "203.0.113.66", "a wrong guess");
+    let owner = paced(Duration::from_millis(700), 15, "198.51.100.7", "a strong password");
+    let attacker = attacker.await.expect("attacker task");
+    let owner = owner.await.expect("owner task");
+    let count = |statuses: &[StatusCode], status| statuses.iter().filter(|s| **s == status).count();
+    let evaluated = count(&attacker, StatusCode::UNAUTHORIZED);
+    let refused = count(&attacker, StatusCode::TOO_MANY_REQUESTS);
+    let signed_in = count(&owner, StatusCode::OK);
+    println!(
+        "in {:.1} s: attacker sent {} guesses ({evaluated} evaluated, {refused} refused with 429); \
+         owner signed in {signed_in} of {} times",
+        started.elapsed().as_secs_f64(),
+        attacker.len(),
+        owner.len(),
+    );
+    assert_eq!(evaluated + refused, attacker.len(), "only 401 or 429: {attacker:?}");
+    // Loose floors: on a loaded machine a hash can take far longer than 0.7 s.
+    assert!(attacker.len() >= 10, "the attacker kept its pace: {}", attacker.len());
+    assert!(
+        evaluated <= 5,
+        "{evaluated} guesses evaluated; the per-pair budget is 5"
+    );
+    assert!(owner.len() >= 5, "the owner kept its pace: {}", owner.len());
+    assert!(
+        signed_in * 100 >= owner.len() * 95,
+        "the owner signed in {signed_in} of {} times: {owner:?}",
+        owner.len()
+    );
+}
+
+/// Guesses sent in parallel from one address (20 at once, each bounded to
+/// 10 s) are not all evaluated before the failures are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_from_one_address_get_no_more_than_the_budget() {
+    let app = spawn_with(testkit::Engine::Sqlite, |c| c.trusted_proxies = "127.0.0.1,::1".into()).await;
+    app.sign_up("bruce", "a strong password").await;
+    let app = std::sync::Arc::new(app);
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let app = app.clone();
+        guesses.spawn(async move { login_as(&app, "203.0.113.66", "bruce", &format!("guess {i}")).await });
+    }
+    let statuses = guesses.join_all().await;
+    let evaluated = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    println!("20 parallel guesses: {evaluated} evaluated, {refused} refused with 429");
+    assert_eq!(evaluated + refused, 20, "{statuses:?}");
+    assert!(evaluated <= 5, "{evaluated} evaluated; the per-pair budget is 5");
+    assert_eq!(
+        login_as(&app, "198.51.100.7", "bruce", "a strong password").await,
+        StatusCode::OK
+    );
+}
