@@ -6,4 +6,5 @@
 
 mod attacks;
 mod browser_like;
+mod files;
 mod journey;

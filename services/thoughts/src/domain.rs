@@ -196,7 +196,10 @@ mod tests {
         assert!(ThoughtText::parse("\n\n").is_err(), "blank");
         assert!(ThoughtText::parse(&"é".repeat(250)).is_ok());
         assert!(ThoughtText::parse(&"é".repeat(251)).is_err());
-        assert!(ThoughtText::parse(&format!(" {}", "é".repeat(250))).is_err(), "spaces count");
+        assert!(
+            ThoughtText::parse(&format!(" {}", "é".repeat(250))).is_err(),
+            "spaces count"
+        );
     }
 
     #[test]
