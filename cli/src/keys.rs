@@ -26,10 +26,11 @@ fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Write a new key pair into `dir` (created if needed). Refuses to replace
+/// Write a new key pair into `dir` (created owner-only if needed; the
+/// private key is 0600, the public one as the umask says). Refuses to replace
 /// an existing private key unless `force`.
 pub fn write_pair(dir: &Path, force: bool) -> anyhow::Result<(PathBuf, PathBuf)> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    kit::db::create_private_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (private, public) = paths(dir);
     if private.exists() {
         if !force {
@@ -76,6 +77,12 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&private).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+            let nested = dir.path().join("new").join("keys");
+            write_pair(&nested, false).expect("written");
+            for d in [&nested, &dir.path().join("new")] {
+                let mode = std::fs::metadata(d).expect("meta").permissions().mode();
+                assert_eq!(mode & 0o777, 0o700, "{}", d.display());
+            }
         }
         assert!(write_pair(dir.path(), false).is_err());
         let before = std::fs::read(&private).expect("read");

@@ -2,6 +2,7 @@
 //! APIs, idempotently (a second run adds nothing).
 
 use anyhow::Context;
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 use users_api::{ClientError, Credentials};
@@ -56,10 +57,17 @@ fn demo_password(file: &Path) -> anyhow::Result<String> {
         }
     }
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        kit::db::create_private_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let password = format!("demo-{}", uuid::Uuid::new_v4().simple());
-    std::fs::write(file, &password).with_context(|| format!("cannot write {}", file.display()))?;
+    // Owner-only (issue 9): it signs in as every demo account.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(file)
+        .and_then(|mut f| f.write_all(password.as_bytes()))
+        .with_context(|| format!("cannot write {}", file.display()))?;
     Ok(password)
 }
 
@@ -102,4 +110,21 @@ pub async fn seed(users_url: &str, thoughts_url: &str, password_file: &Path) -> 
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_demo_password_file_is_owner_only_and_reused() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let file = tmp.path().join("data").join("demo-password.txt");
+        let password = demo_password(&file).expect("written");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&tmp.path().join("data")), 0o700);
+        assert_eq!(demo_password(&file).expect("read"), password, "a second run reuses it");
+    }
 }

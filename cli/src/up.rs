@@ -189,7 +189,9 @@ async fn start_all(
     tasks: &mut JoinSet<(&'static str, std::io::Result<()>)>,
 ) -> Result<Urls, StartupError> {
     let data = &args.data_dir;
-    std::fs::create_dir_all(data).map_err(|e| StartupError::Config(format!("--data-dir {}: {e}", data.display())))?;
+    // Owner-only when we create it (issue 9): it holds databases, keys and the demo password.
+    kit::db::create_private_dir_all(data)
+        .map_err(|e| StartupError::Config(format!("--data-dir {}: {e}", data.display())))?;
     let key_dir = data.join("keys");
     let (private_key, public_key) = if args.runs(Component::Users) {
         keys::ensure_pair(&key_dir).map_err(|e| StartupError::Config(format!("{e:#}")))?

@@ -6,5 +6,6 @@
 
 mod attacks;
 mod browser_like;
+mod files;
 mod journey;
 mod sessions;

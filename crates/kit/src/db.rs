@@ -8,6 +8,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlSafeStr, SqlitePool};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -151,9 +152,17 @@ impl Database {
         match options {
             Options::Sqlite(options, in_memory) => {
                 let path = options.get_filename().to_path_buf();
-                if !in_memory && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)
-                        .with_context(|| format!("cannot create data directory {}", parent.display()))?;
+                if !in_memory {
+                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        create_private_dir_all(parent)
+                            .with_context(|| format!("cannot create data directory {}", parent.display()))?;
+                    }
+                    // The file holds password hashes (issue 9): create it
+                    // owner-only before SQLite does (SQLite would honour the
+                    // umask, typically 0644). SQLite gives its `-wal` and
+                    // `-shm` files the database file's mode.
+                    create_private_file(&path)
+                        .with_context(|| format!("cannot create SQLite database {}", path.display()))?;
                 }
                 // Each in-memory connection would be its own database: keep one.
                 let max = if in_memory { 1 } else { max_connections };
@@ -284,6 +293,45 @@ impl Database {
     }
 }
 
+/// Create `dir` and its missing parents owner-only (mode 0700): data
+/// directories hold databases with password hashes, keys and secrets.
+/// Directories that already exist are left as they are, since they belong
+/// to whoever made them, but one readable or writable by group or others is
+/// logged as a warning.
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    mode = format!("{mode:o}"),
+                    "data directory is accessible to group or others; consider chmod 700"
+                );
+            }
+            Ok(())
+        }
+        _ => std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir),
+    }
+}
+
+/// Create `path` empty and owner-only (mode 0600) unless it exists; an
+/// existing file is left as it is.
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// True when the error is a unique-constraint violation on either engine.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
@@ -292,6 +340,61 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[tokio::test]
+    async fn a_new_sqlite_database_is_owner_only_in_an_owner_only_directory() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("data").join("nested");
+        let file = dir.join("kit.sqlite3");
+        let none = Migrations {
+            sqlite: &[],
+            postgres: &[],
+        };
+        let url = format!("sqlite://{}", file.display());
+        let db = Database::connect_and_migrate("kit", &url, 2, none, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        let Pool::Sqlite(pool) = db.pool() else {
+            unreachable!("a sqlite: URL")
+        };
+        sqlx::query("create table t (x text)")
+            .execute(pool)
+            .await
+            .expect("create");
+        assert_eq!(mode(&dir), 0o700, "the data directory");
+        assert_eq!(mode(&tmp.path().join("data")), 0o700, "its created parent");
+        assert_eq!(mode(&file), 0o600, "the database");
+        for suffix in ["-wal", "-shm"] {
+            let side = dir.join(format!("kit.sqlite3{suffix}"));
+            assert_eq!(mode(&side), 0o600, "{suffix}");
+        }
+        db.close().await;
+    }
+
+    #[test]
+    fn existing_directories_and_files_keep_their_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("shared");
+        std::fs::create_dir(&dir).expect("dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let file = dir.join("db");
+        std::fs::write(&file, "").expect("file");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        create_private_dir_all(&dir).expect("exists");
+        create_private_file(&file).expect("exists");
+        assert_eq!(mode(&dir), 0o755, "the user's directory is not changed");
+        assert_eq!(mode(&file), 0o640, "the user's file is not changed");
+    }
 
     #[tokio::test]
     async fn sqlite_connections_bound_the_wal_and_close_truncates_it() {

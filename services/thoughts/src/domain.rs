@@ -1,7 +1,23 @@
 //! Validated input types of the thoughts service. No SQL here: `store` encodes
 //! them for each engine.
 
-/// The text of a thought: 1–250 characters after trimming.
+/// The text of a thought, stored exactly as sent (API.md): 1–250
+/// characters, not blank, and free of characters that hide or rearrange what
+/// a reader sees (issue 9):
+///
+/// - every Unicode control character (category Cc: U+0000–U+001F,
+///   U+007F–U+009F) except the newline U+000A. Tab and carriage return are
+///   refused too: the frontend turns a browser's CRLF line ends into LF
+///   before posting, and any other client must send plain LF. ESC starts
+///   terminal escape sequences, BEL rings, NUL cannot be stored by PostgreSQL.
+/// - the bidirectional embeddings, overrides and isolates U+202A–U+202E and
+///   U+2066–U+2069 (the "Trojan Source" characters, CVE-2021-42574): they
+///   reorder the text around them, up to the end of the paragraph.
+///
+/// The implicit direction marks U+200E (LRM), U+200F (RLM) and U+061C (ALM)
+/// are kept: they only give a neutral character such as a digit or a
+/// parenthesis a direction, cannot reorder other text, and mixed Arabic or
+/// Hebrew writing needs them to display correctly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThoughtText(String);
 
@@ -9,19 +25,27 @@ impl ThoughtText {
     /// Longest accepted text, in characters.
     pub const MAX_CHARS: usize = 250;
 
-    /// Trim and validate.
-    pub fn parse(s: &str) -> Result<Self, &'static str> {
-        let trimmed = s.trim();
-        let n = trimmed.chars().count();
-        if trimmed.contains('\0') {
-            // PostgreSQL text cannot hold NUL; refuse it on both engines alike.
-            Err("must not contain NUL characters")
-        } else if n == 0 {
-            Err("must not be empty")
+    /// Validate; the text is kept as sent (no trimming).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if let Some(c) = s.chars().find(|&c| c.is_control() && c != '\n') {
+            return Err(format!(
+                "must not contain control characters other than newline (found U+{:04X})",
+                u32::from(c)
+            ));
+        }
+        if let Some(c) = s.chars().find(|&c| is_bidi_control(c)) {
+            return Err(format!(
+                "must not contain bidirectional override or isolate characters (found U+{:04X})",
+                u32::from(c)
+            ));
+        }
+        let n = s.chars().count();
+        if s.trim().is_empty() {
+            Err("must not be empty or blank".to_owned())
         } else if n > Self::MAX_CHARS {
-            Err("must be at most 250 characters")
+            Err("must be at most 250 characters".to_owned())
         } else {
-            Ok(Self(trimmed.to_owned()))
+            Ok(Self(s.to_owned()))
         }
     }
 
@@ -29,6 +53,12 @@ impl ThoughtText {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The bidirectional embeddings, overrides and isolates (LRE, RLE, PDF, LRO,
+/// RLO, LRI, RLI, FSI, PDI) that thoughts refuse.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Case folding shared by stored text and search needles: Unicode lower
@@ -158,11 +188,44 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn text_is_trimmed_and_bounded() {
-        assert_eq!(ThoughtText::parse("  hi  ").expect("valid").as_str(), "hi");
+    fn text_is_stored_as_sent_and_bounded() {
+        assert_eq!(ThoughtText::parse("  hi  ").expect("valid").as_str(), "  hi  ");
+        assert_eq!(ThoughtText::parse("one\ntwo\n").expect("valid").as_str(), "one\ntwo\n");
+        assert!(ThoughtText::parse("").is_err());
         assert!(ThoughtText::parse("   ").is_err());
+        assert!(ThoughtText::parse("\n\n").is_err(), "blank");
         assert!(ThoughtText::parse(&"é".repeat(250)).is_ok());
         assert!(ThoughtText::parse(&"é".repeat(251)).is_err());
+        assert!(
+            ThoughtText::parse(&format!(" {}", "é".repeat(250))).is_err(),
+            "spaces count"
+        );
+    }
+
+    #[test]
+    fn hostile_characters_are_refused_and_named() {
+        for (text, code) in [
+            ("a\u{1b}[31mred", "U+001B"),
+            ("ding\u{7}", "U+0007"),
+            ("over\rwritten", "U+000D"),
+            ("line\r\nend", "U+000D"),
+            ("tab\there", "U+0009"),
+            ("del\u{7f}", "U+007F"),
+            ("c1\u{9b}", "U+009B"),
+            ("\u{202E}txt.exe", "U+202E"),
+            ("\u{2066}isolate\u{2069}", "U+2066"),
+            ("\u{202A}embed", "U+202A"),
+        ] {
+            let err = ThoughtText::parse(text).expect_err(text);
+            assert!(err.contains(code), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn direction_marks_are_kept() {
+        for text in ["\u{200F}שלום (1)", "\u{200E}a", "\u{61C}١٢"] {
+            assert_eq!(ThoughtText::parse(text).expect("valid").as_str(), text);
+        }
     }
 
     #[test]
@@ -207,9 +270,37 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_text_of_1_to_250_chars_after_trim_is_valid(s in "\\PC{0,300}") {
-            let n = s.trim().chars().count();
-            prop_assert_eq!(ThoughtText::parse(&s).is_ok(), (1..=250).contains(&n));
+        fn printable_text_is_valid_iff_not_blank_and_at_most_250_chars(s in "[\\PC\n]{0,300}") {
+            // `\PC` holds no control (Cc) or format (Cf, so no bidi) character.
+            let ok = !s.trim().is_empty() && s.chars().count() <= 250;
+            prop_assert_eq!(ThoughtText::parse(&s).is_ok(), ok);
+        }
+
+        #[test]
+        fn valid_text_is_stored_exactly_as_sent(s in "[\\PC\n]{1,250}") {
+            if let Ok(text) = ThoughtText::parse(&s) {
+                prop_assert_eq!(text.as_str(), s.as_str());
+            }
+        }
+
+        #[test]
+        fn any_control_character_but_newline_is_refused(
+            prefix in "\\PC{0,20}",
+            c in prop_oneof![proptest::char::range('\0', '\u{1f}'), proptest::char::range('\u{7f}', '\u{9f}')],
+            suffix in "\\PC{0,20}",
+        ) {
+            let text = format!("x{prefix}{c}{suffix}");
+            prop_assert_eq!(ThoughtText::parse(&text).is_ok(), c == '\n');
+        }
+
+        #[test]
+        fn any_bidi_override_or_isolate_is_refused(
+            prefix in "[a-z ]{0,20}",
+            c in prop_oneof![proptest::char::range('\u{202A}', '\u{202E}'), proptest::char::range('\u{2066}', '\u{2069}')],
+            suffix in "[a-z ]{0,20}",
+        ) {
+            let text = format!("x{prefix}{c}{suffix}");
+            prop_assert!(ThoughtText::parse(&text).is_err());
         }
 
         #[test]

@@ -1,6 +1,7 @@
 //! Validated input types: a value of these types is always valid.
 
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
 
 /// A username: 1–50 characters, no control characters. Spaces are allowed
 /// (the book's tests use `Jane Doe`).
@@ -43,6 +44,27 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// This name's look-alike key: see [`look_alike_key`].
+    pub fn look_alike_key(&self) -> String {
+        look_alike_key(&self.0)
+    }
+}
+
+/// The key under which a username is unique among new accounts (issue 9):
+/// two names with the same key look alike, and only the first may exist.
+///
+/// The name is NFKC-normalised (full-width `ａ` becomes `a`, `ﬁ` becomes
+/// `fi`), lower-cased (`Admin` is `admin`), reduced to its UTS #39
+/// confusable skeleton (Cyrillic `а` and Latin `a`, `1` and `l`, `0` and
+/// `O` share one; default-ignorable characters vanish) and lower-cased
+/// again, because a skeleton may be an upper-case letter (`0` → `O`).
+/// Case folding comes before the skeleton so that names differing only in
+/// case always share a key. The key is for comparison only: it is never
+/// shown, and login keeps using the exact username.
+pub fn look_alike_key(name: &str) -> String {
+    let folded: String = name.nfkc().collect::<String>().to_lowercase();
+    unicode_security::skeleton(&folded).collect::<String>().to_lowercase()
 }
 
 impl fmt::Display for Username {
@@ -144,7 +166,67 @@ mod tests {
         assert!(!format!("{p:?}").contains("hunter2"));
     }
 
+    #[test]
+    fn look_alike_names_share_a_key() {
+        let admin = look_alike_key("admin");
+        for name in [
+            "Admin",
+            "ADMIN",
+            "\u{430}dmin",
+            "\u{FF41}dmin",
+            "\u{FF21}\u{FF24}\u{FF2D}\u{FF29}\u{FF2E}",
+        ] {
+            assert_eq!(look_alike_key(name), admin, "{name}");
+        }
+        assert_eq!(look_alike_key("\u{430}lice"), look_alike_key("alice"), "Cyrillic a");
+        assert_eq!(look_alike_key("a1ice"), look_alike_key("alice"), "digit one");
+        assert_eq!(look_alike_key("b0b"), look_alike_key("BOB"), "digit zero");
+        assert_eq!(look_alike_key("Jane Doe"), look_alike_key("jane doe"));
+    }
+
+    #[test]
+    fn unrelated_names_keep_their_own_keys() {
+        let names = [
+            "alice",
+            "alicia",
+            "bob",
+            "bruce",
+            "Jane Doe",
+            "JaneDoe",
+            "ünïcödé",
+            "unicode",
+            "admin2",
+        ];
+        let keys: std::collections::HashSet<String> = names.iter().map(|n| look_alike_key(n)).collect();
+        assert_eq!(keys.len(), names.len(), "{keys:?}");
+    }
+
     proptest! {
+        #[test]
+        fn names_differing_only_in_ascii_case_share_a_key(s in "[a-zA-Z0-9 ._-]{1,50}") {
+            prop_assert_eq!(look_alike_key(&s), look_alike_key(&s.to_ascii_uppercase()));
+            prop_assert_eq!(look_alike_key(&s), look_alike_key(&s.to_ascii_lowercase()));
+        }
+
+        #[test]
+        fn full_width_forms_share_a_key_with_ascii(s in "[a-zA-Z0-9]{1,50}") {
+            // U+FF01..U+FF5E are the full-width forms of U+0021..U+007E.
+            let wide: String = s.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).expect("full-width form")).collect();
+            prop_assert_eq!(look_alike_key(&wide), look_alike_key(&s));
+        }
+
+        #[test]
+        fn cyrillic_look_alike_letters_share_a_key_with_latin(s in "[a-z]{1,50}", mask in any::<u64>()) {
+            let cyrillic = |c: char| match c {
+                'a' => '\u{430}', 'e' => '\u{435}', 'o' => '\u{43E}', 'p' => '\u{440}',
+                'c' => '\u{441}', 'x' => '\u{445}', 'y' => '\u{443}', other => other,
+            };
+            let mixed: String = s.chars().enumerate()
+                .map(|(i, c)| if mask >> (i % 64) & 1 == 1 { cyrillic(c) } else { c })
+                .collect();
+            prop_assert_eq!(look_alike_key(&mixed), look_alike_key(&s));
+        }
+
         #[test]
         fn a_username_parses_iff_it_has_1_to_50_non_control_chars(s in "\\PC{0,60}") {
             let n = s.chars().count();

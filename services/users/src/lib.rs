@@ -278,7 +278,12 @@ async fn ensure_admin(state: &AppState, username: &str, password: &str) -> Resul
             let hash = state.hasher.hash(&password).await?;
             store::insert_user(&state.db, username.as_str(), &hash, true)
                 .await
-                .context("cannot create administrator")?;
+                .context("cannot create administrator")?
+                .ok_or_else(|| {
+                    StartupError::Config(format!(
+                        "ADMIN_USERNAME {username} looks like an existing account's name"
+                    ))
+                })?;
         }
     }
     tracing::info!(username = %username, "administrator account ensured");
@@ -308,6 +313,9 @@ impl Application {
             Duration::from_secs(30),
         )
         .await?;
+        store::backfill_look_alike_keys(&db)
+            .await
+            .context("cannot backfill look-alike username keys")?;
         let state = AppState {
             db: db.clone(),
             hasher: hashing::Hasher::new(config.max_concurrent_hashes).await?,

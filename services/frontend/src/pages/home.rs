@@ -88,7 +88,9 @@ pub async fn create_thought(
 ) -> Result<Response, PageError> {
     check_csrf(&headers, &ctx, params.get("csrf"))?;
     let user = user?;
-    let text = params.get("text").unwrap_or_default();
+    // Browsers send a textarea's line ends as CRLF (HTML's form encoding);
+    // the thoughts service refuses CR (issue 9), so lines end in LF alone.
+    let text = &params.get("text").unwrap_or_default().replace("\r\n", "\n");
     let thoughts = state.thoughts.with_request_id(&ctx.request_id);
     let (status, refused) = match thoughts.create(&user.bearer, text).await {
         Ok(_) => return Ok(see_other("/thoughts/")),

@@ -69,3 +69,15 @@ async fn posting_too_fast_says_slow_down_with_429_and_keeps_the_draft() {
         refused.body
     );
 }
+
+/// Issue 9: browsers send a textarea's line ends as CRLF and the thoughts
+/// service refuses CR, so the frontend posts LF line ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_line_thought_typed_in_a_browser_is_posted_with_lf_line_ends() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    b.sign_up("poet", "a long enough password").await;
+    let posted = b.post_thought("first line\r\nsecond line\r\n").await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    assert_eq!(app.thoughts_data.texts(), ["first line\nsecond line\n"]);
+}

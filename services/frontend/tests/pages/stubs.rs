@@ -227,6 +227,16 @@ impl Thoughts {
         self.limited.store(true, Ordering::SeqCst);
     }
 
+    /// The texts posted so far, oldest first.
+    pub(crate) fn texts(&self) -> Vec<String> {
+        self.posted
+            .lock()
+            .expect("posted")
+            .iter()
+            .map(|t| t.text.clone())
+            .collect()
+    }
+
     /// Answer 401 to every token of `username` from now on (as if revoked).
     pub(crate) fn refuse_tokens_of(&self, username: &str) {
         self.refused.lock().expect("refused").insert(username.to_owned());
@@ -333,6 +343,10 @@ async fn create(
     let text = form.get("text").cloned().unwrap_or_default();
     if text.trim().is_empty() {
         return invalid("text", "must not be empty");
+    }
+    // As the real service (issue 9): no control character but newline.
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return invalid("text", "must not contain control characters other than newline");
     }
     if text.chars().count() > 250 {
         return invalid("text", "must be at most 250 characters");

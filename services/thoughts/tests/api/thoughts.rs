@@ -67,13 +67,17 @@ testkit::both_engines! {
         }
     }
 
-    async fn text_is_trimmed_and_limited_to_250_characters(engine) {
+    async fn text_is_stored_as_sent_and_limited_to_250_characters(engine) {
         let app = spawn(engine).await;
+        // API.md: "stored exactly as sent" (it was trimmed before issue 9).
         let t = app.post_thought("bruce", "  padded  ").await;
-        assert_eq!(t["text"], "padded");
+        assert_eq!(t["text"], "  padded  ");
+        let fetched: Value = app.client.get(app.url(&format!("/api/thoughts/{}/", t["id"])))
+            .send().await.expect("sent").json().await.expect("json");
+        assert_eq!(fetched["text"], "  padded  ", "persisted as sent");
         let max = "ü".repeat(250);
         assert_eq!(app.post_thought("bruce", &max).await["text"], max.as_str());
-        for bad in ["", "   ", &"x".repeat(251)] {
+        for bad in ["", "   ", " \n \n", &"x".repeat(251)] {
             let r = app.post_thought_with(&bearer("bruce"), bad).await;
             assert_eq!(r.status(), StatusCode::BAD_REQUEST);
             let body: Value = r.json().await.expect("json");
@@ -123,5 +127,20 @@ testkit::both_engines! {
         assert!(app.get_list("/api/thoughts/?username=nobody").await.is_empty());
         let both = app.client.get(app.url("/api/thoughts/?username=bruce&search=b")).send().await.expect("sent");
         assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    }
+
+    async fn hostile_characters_are_refused_with_a_field_error_and_nothing_stored(engine) {
+        let app = spawn(engine).await;
+        // ESC (a terminal colour sequence), BEL, CR, TAB, RLO, LRI.
+        for bad in ["\u{1b}[31mred", "ding\u{7}", "over\rwritten", "tab\there", "\u{202E}gpj.exe", "\u{2066}isolated\u{2069}"] {
+            let r = app.post_thought_with(&bearer("bruce"), bad).await;
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+            let body: Value = r.json().await.expect("json");
+            assert_eq!(body["message"], "Input payload validation failed", "{bad:?}");
+            assert!(body["errors"]["text"].as_str().expect("a field error on text").contains("U+"), "{bad:?}: {body}");
+        }
+        assert!(app.get_list("/api/thoughts/").await.is_empty(), "nothing was stored");
+        let multi_line = app.post_thought("bruce", "first line\nsecond line").await;
+        assert_eq!(multi_line["text"], "first line\nsecond line", "newlines are kept");
     }
 }

@@ -19,11 +19,16 @@ async fn create(state: &AppState, params: &Params) -> Result<(StatusCode, Json<U
     let username = Username::parse_new(username).map_err(|e| ApiError::field("username", e))?;
     let password =
         Password::parse_new(password, state.password_min_chars).map_err(|e| ApiError::field("password", e))?;
-    if store::find_user(&state.db, username.as_str()).await?.is_some() {
+    // A look-alike of an existing name (`Admin`, Cyrillic `аdmin`, full-width
+    // `ａdmin` beside `admin`) is taken too, with the same answer (issue 9).
+    if store::find_user(&state.db, username.as_str()).await?.is_some()
+        || store::look_alike_taken(&state.db, username.as_str()).await?
+    {
         return Err(ApiError::UsernameTaken);
     }
     let hash = state.hasher.hash(&password).await?;
-    // The unique constraint settles a race between two creations.
+    // The unique constraints (name and look-alike key) settle a race between
+    // two creations.
     let user = store::insert_user(&state.db, username.as_str(), &hash, false)
         .await?
         .ok_or(ApiError::UsernameTaken)?;

@@ -1,8 +1,10 @@
 //! Account creation: the book's `POST /admin/users/` and our sign-up.
 
-use crate::helpers::{decode, spawn, spawn_with};
+use crate::helpers::{decode, spawn, spawn_on, spawn_with};
+use kit::db::{Database, Migrations};
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::time::Duration;
 
 testkit::both_engines! {
     async fn an_administrator_creates_a_user_who_can_then_log_in(engine) {
@@ -164,4 +166,81 @@ async fn sign_ups_from_many_addresses_stop_at_the_global_ceiling() {
             .any(|l| l.starts_with("signups_rate_limited_total{") && l.contains("limit=\"global\"")),
         "the refusals are counted: {text}"
     );
+}
+
+/// Write accounts straight into the `users` table, as a version without
+/// look-alike keys (migration 0001 only) did.
+async fn insert_old_accounts(db: &Database, names: &[&str], password_hash: &str) -> Result<(), sqlx::Error> {
+    for name in names {
+        kit::on_pool!(db, |conn| {
+            sqlx::query("insert into users (username, password_hash, creation, is_admin) values ($1, $2, $3, false)")
+                .bind(*name)
+                .bind(password_hash)
+                .bind(kit::time::now())
+                .execute(conn)
+                .await?;
+        });
+    }
+    Ok(())
+}
+
+// Issue 9, finding 9: new names are unique case-insensitively and by their
+// Unicode confusable skeleton; accounts that already collide keep working.
+testkit::both_engines! {
+    async fn look_alikes_of_an_existing_name_get_the_duplicates_409(engine) {
+        let app = spawn(engine).await; // the administrator is `admin`
+        let duplicate: Value = app.sign_up("admin", "a strong password").await.json().await.expect("json");
+        // Upper case, Cyrillic а (U+0430), full-width ａ and Ａ (U+FF41, U+FF21).
+        for name in ["Admin", "ADMIN", "\u{430}dmin", "\u{FF41}dmin", "\u{FF21}DMIN"] {
+            let r = app.sign_up(name, "a strong password").await;
+            assert_eq!(r.status(), StatusCode::CONFLICT, "{name}");
+            let body: Value = r.json().await.expect("json");
+            assert_eq!(body, duplicate, "{name}: the same answer as an exact duplicate");
+        }
+        let admin = app.admin_bearer().await;
+        let r = app.post_form("/admin/users/", &[("username", "Admin"), ("password", "a strong password")], Some(&admin)).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT, "the administrators' endpoint applies the rule too");
+
+        assert_eq!(app.sign_up("alice", "a strong password").await.status(), StatusCode::CREATED);
+        for name in ["\u{430}lice", "\u{FF41}lice", "ALICE", "a1ice"] {
+            assert_eq!(app.sign_up(name, "a strong password").await.status(), StatusCode::CONFLICT, "{name}");
+        }
+        for name in ["alicia", "bob", "Jane Doe"] {
+            assert_eq!(app.sign_up(name, "a strong password").await.status(), StatusCode::CREATED, "{name}");
+        }
+        // Login uses the exact name: a look-alike is not the account.
+        assert_eq!(app.login("alice", "a strong password").await.0, StatusCode::OK);
+        assert_eq!(app.login("Alice", "a strong password").await.0, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn look_alike_accounts_created_before_the_rule_all_keep_signing_in(engine) {
+        let tdb = testkit::database(engine).await;
+        let before = Migrations {
+            sqlite: &users::store::MIGRATIONS.sqlite[..1],
+            postgres: &users::store::MIGRATIONS.postgres[..1],
+        };
+        let old = Database::connect_and_migrate("users", &tdb.url, 1, before, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|e| panic!("database: {e}"));
+        let password = users::domain::Password::parse("a strong password").expect("valid");
+        let hash = users::hashing::Hasher::new(1).await.expect("hasher").hash(&password).await.expect("hash");
+        let colliding = ["alice", "Alice", "\u{430}lice"];
+        insert_old_accounts(&old, &colliding, &hash).await.expect("old accounts");
+        old.close().await;
+
+        let app = spawn_on(tdb, |_| {}).await;
+        for name in colliding {
+            assert_eq!(app.login(name, "a strong password").await.0, StatusCode::OK, "{name} still signs in");
+        }
+        assert_eq!(app.sign_up("ALICE", "a strong password").await.status(), StatusCode::CONFLICT);
+        assert_eq!(app.sign_up("\u{FF41}lice", "a strong password").await.status(), StatusCode::CONFLICT);
+        assert_eq!(app.sign_up("bob", "a strong password").await.status(), StatusCode::CREATED);
+
+        // The start-up backfill is idempotent: running it again writes nothing.
+        let db = Database::connect_and_migrate("users", &app.database().url, 1, users::store::MIGRATIONS, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|e| panic!("database: {e}"));
+        assert_eq!(users::store::backfill_look_alike_keys(&db).await.expect("backfill"), 0);
+        db.close().await;
+    }
 }

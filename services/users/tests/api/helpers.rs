@@ -28,7 +28,12 @@ impl Drop for TestApp {
 
 /// Start the service with the default test configuration, changed by `adjust`.
 pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut users::Config)) -> TestApp {
-    let db = testkit::database(engine).await;
+    spawn_on(testkit::database(engine).await, adjust).await
+}
+
+/// Start the service on a database the test prepared (e.g. with accounts
+/// written as an older version left them).
+pub(crate) async fn spawn_on(db: testkit::TestDatabase, adjust: impl FnOnce(&mut users::Config)) -> TestApp {
     let admin_password = format!("admin-{}", uuid::Uuid::new_v4());
     let mut config = users::Config::local(&db.url, &testkit::keys().private_path);
     config.admin_username = Some("admin".into());
