@@ -55,6 +55,10 @@ pub async fn search(
                 Some("That search cannot run: use at most 250 characters, without control characters.".to_owned());
             render(StatusCode::BAD_REQUEST, &page)
         }
+        Err(ClientError::Status { status: 429, .. }) => {
+            page.layout.notice = Some("Too many searches from your address; try again in a minute.".to_owned());
+            render(StatusCode::TOO_MANY_REQUESTS, &page)
+        }
         Err(e) => {
             page.layout.notice = Some(unavailable_notice("thoughts"));
             Err(PageError::from(e).showing(&page))
