@@ -19,6 +19,8 @@ use crate::domain::{Order, Page, SearchNeedle, ThoughtText, fold};
 use kit::db::{Database, Migrations, Pool};
 use kit::on_pool;
 use sqlx::Row;
+use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -247,14 +249,11 @@ pub async fn list(db: &Database, query: &Query<'_>, deadline: Duration) -> Resul
     let search = Some(search);
     match db.pool() {
         Pool::Sqlite(pool) => {
-            let mut conn = kit::db::acquire(db.service(), pool).await?;
-            let interrupt = Interrupt::arm(&mut conn, deadline).await?;
+            let conn = kit::db::acquire(db.service(), pool).await?;
+            let mut bounded = Bounded::arm(conn, deadline).await?;
             let result =
-                async { Ok::<_, sqlx::Error>(fetch_page!(&mut *conn, sql, persistent, scope, search, page)) }.await;
-            let expired = interrupt.disarm();
-            // Leave no handler on a pooled connection (a dropped request
-            // leaves a disarmed one, which never interrupts anything).
-            conn.lock_handle().await?.remove_progress_handler();
+                async { Ok::<_, sqlx::Error>(fetch_page!(bounded.conn(), sql, persistent, scope, search, page)) }.await;
+            let expired = bounded.finish().await?;
             match result {
                 Err(_) if expired => Err(ListError::TimedOut),
                 other => Ok(other?),
@@ -286,43 +285,60 @@ pub async fn list(db: &Database, query: &Query<'_>, deadline: Duration) -> Resul
     }
 }
 
-/// A SQLite progress handler that interrupts the connection's statement once
-/// a deadline has passed, until it is disarmed. Dropping it disarms it too,
-/// so a search abandoned mid-way (the client went away) leaves nothing that
-/// could interrupt the connection's next user.
-struct Interrupt {
-    armed: Arc<AtomicBool>,
+/// A pooled SQLite connection whose statements are interrupted (by a
+/// progress handler) once a deadline has passed, until [`Bounded::finish`]
+/// removes the handler.
+///
+/// Dropped before that — the request was abandoned mid-search — the
+/// connection is closed instead of returned to the pool: its worker thread
+/// may still be running the search, which the handler keeps bounding, and the
+/// close is queued behind it (holding its place in the pool until then), so
+/// no later user of the pool meets a leftover handler.
+struct Bounded {
+    conn: PoolConnection<Sqlite>,
     expired: Arc<AtomicBool>,
+    finished: bool,
 }
 
-impl Interrupt {
+impl Bounded {
     /// Install the handler on `conn`, for `deadline` from now.
-    async fn arm(conn: &mut sqlx::SqliteConnection, deadline: Duration) -> Result<Self, sqlx::Error> {
-        let armed = Arc::new(AtomicBool::new(true));
+    async fn arm(mut conn: PoolConnection<Sqlite>, deadline: Duration) -> Result<Self, sqlx::Error> {
         let expired = Arc::new(AtomicBool::new(false));
+        let fired = Arc::clone(&expired);
         let until = Instant::now() + deadline;
-        let (on, fired) = (Arc::clone(&armed), Arc::clone(&expired));
         conn.lock_handle().await?.set_progress_handler(PROGRESS_OPS, move || {
-            if on.load(Ordering::Relaxed) && Instant::now() >= until {
-                fired.store(true, Ordering::Relaxed);
-                false // interrupt: the statement fails with SQLITE_INTERRUPT
-            } else {
-                true
+            if Instant::now() < until {
+                return true;
             }
+            fired.store(true, Ordering::Relaxed);
+            false // interrupt: the statement fails with SQLITE_INTERRUPT
         });
-        Ok(Self { armed, expired })
+        Ok(Self {
+            conn,
+            expired,
+            finished: false,
+        })
     }
 
-    /// Stop interrupting; true when the handler did interrupt.
-    fn disarm(&self) -> bool {
-        self.armed.store(false, Ordering::Relaxed);
-        self.expired.load(Ordering::Relaxed)
+    /// The connection, for the bounded statements.
+    fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.conn
+    }
+
+    /// Remove the handler and give the connection back to the pool; true
+    /// when the handler interrupted a statement.
+    async fn finish(mut self) -> Result<bool, sqlx::Error> {
+        self.conn.lock_handle().await?.remove_progress_handler();
+        self.finished = true;
+        Ok(self.expired.load(Ordering::Relaxed))
     }
 }
 
-impl Drop for Interrupt {
+impl Drop for Bounded {
     fn drop(&mut self) {
-        self.armed.store(false, Ordering::Relaxed);
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
     }
 }
 
