@@ -160,6 +160,27 @@ testkit::both_engines! {
         }
     }
 
+    async fn an_abandoned_search_is_still_stopped_at_its_deadline(engine) {
+        let mut app = spawn_with(engine, |c| c.search_timeout_ms = 250).await;
+        let rows = match engine {
+            Engine::Sqlite => 20_000, // 7.4 s for the costly search without a deadline
+            Engine::Postgres => 100_000,
+        };
+        seed(&app, engine, rows).await;
+        // The client gives up long before the deadline; the search it
+        // started must not run on unbounded in the database.
+        let gave_up = app.client.get(app.url("/api/thoughts/")).query(&[("search", expensive_needle())])
+            .timeout(Duration::from_millis(50)).send().await;
+        assert!(gave_up.is_err(), "the client timed out");
+        // Stopping waits for every pooled connection, the abandoned one too.
+        let started = Instant::now();
+        app.stop().await;
+        let took = started.elapsed();
+        println!("{engine:?}: stopped {took:?} after abandoning a costly search");
+        // About 0.2 s here; 1.9 s when an abandoned search ran on unbounded.
+        assert!(took < Duration::from_secs(1), "the abandoned search ran on: {took:?}");
+    }
+
     async fn searches_beyond_the_per_address_budget_get_429_and_other_addresses_do_not(engine) {
         let app = spawn_with(engine, |c| {
             c.searches_per_address_per_minute = 3;
