@@ -264,6 +264,8 @@ async fn start_all(
         config.server = server(&config.server, port(2));
         config.database.database_url = sqlite("thoughts");
         config.keys.public_key_path = Some(public_key.clone());
+        // The frontend forwards each visitor's address for the search limit.
+        config.trusted_proxies = "127.0.0.1,::1".into();
         let app = thoughts::Application::build(config)
             .instrument(service_span("thoughts"))
             .await?;

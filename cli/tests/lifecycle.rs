@@ -16,6 +16,10 @@ fn start_up(data: &tempfile::TempDir, drain: &str) -> ServiceProcess {
             ("MYTHOUGHTS_DATA_DIR", &dir),
             ("SHUTDOWN_DRAIN_SECONDS", drain),
             ("RUST_LOG", "debug"),
+            // These tests are about draining and logs: eight clients searching
+            // as one address must not meet the search admission limits.
+            ("SEARCHES_PER_ADDRESS_PER_MINUTE", "1000000"),
+            ("SEARCH_CONCURRENCY", "9"),
         ],
         3,
     )

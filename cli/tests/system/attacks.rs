@@ -59,3 +59,35 @@ async fn spoofed_forwarded_for_headers_through_the_frontend_do_not_escape_the_ad
     );
     assert_eq!(limited_at, Some(LIMIT), "the guess after the limit is refused");
 }
+
+/// Issue 9, finding 6: searches are limited per visitor. The frontend
+/// forwards the address it derived for the browser (here it trusts loopback,
+/// as behind an ingress), and the thoughts service, trusting the frontend,
+/// counts each visitor's searches apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_through_the_frontend_are_limited_per_visitor() {
+    const LIMIT: u32 = 3;
+    let system = start_system_with(|s| {
+        s.thoughts.searches_per_address_per_minute = LIMIT;
+        s.frontend.trusted_proxies = "127.0.0.1,::1".into();
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let search = |visitor: &'static str| {
+        http.get(format!("{}/search?search=hello", system.frontend))
+            .header("x-forwarded-for", visitor)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+    };
+    for _ in 0..LIMIT {
+        assert_eq!(search("203.0.113.1").await.expect("sent").status(), StatusCode::OK);
+    }
+    let refused = search("203.0.113.1").await.expect("sent");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.text().await.expect("body").contains("Too many searches"));
+    assert_eq!(
+        search("198.51.100.2").await.expect("sent").status(),
+        StatusCode::OK,
+        "another visitor has their own budget"
+    );
+}

@@ -81,6 +81,19 @@ impl Client {
         before: Option<i64>,
         limit: u32,
     ) -> Result<ThoughtPage, ClientError> {
+        self.newest_for(listing, before, limit, None).await
+    }
+
+    /// [`Client::newest`] on behalf of the end user at `forwarded_for`
+    /// (sent as `X-Forwarded-For`), whose searches the thoughts service
+    /// limits per address when it trusts the caller as a proxy.
+    pub async fn newest_for(
+        &self,
+        listing: Listing<'_>,
+        before: Option<i64>,
+        limit: u32,
+        forwarded_for: Option<&str>,
+    ) -> Result<ThoughtPage, ClientError> {
         let (path, filter, bearer) = match listing {
             Listing::All => ("/api/thoughts/", None, None),
             Listing::Search(s) => ("/api/thoughts/", Some(("search", s)), None),
@@ -97,6 +110,9 @@ impl Client {
         let mut req = self.0.request(Method::GET, path).query(&query);
         if let Some(b) = bearer {
             req = req.header("authorization", b);
+        }
+        if let Some(chain) = forwarded_for {
+            req = req.header("x-forwarded-for", chain);
         }
         let response = self.0.send(req).await?;
         let older = before_cursor(response.headers().get("link").and_then(|v| v.to_str().ok()));

@@ -4,6 +4,7 @@
 //! public keys only (PEM file or the users service's JWKS); it never sees a
 //! password or a private key.
 
+pub mod admission;
 pub mod domain;
 pub mod error;
 pub mod ratelimit;
@@ -50,6 +51,18 @@ pub struct Config {
     /// Thoughts one account may post at once before the per-minute rate applies.
     #[arg(long, env = "POSTS_BURST_PER_ACCOUNT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub posts_burst_per_account: u32,
+    /// Deadline of one search inside the database, in milliseconds.
+    #[arg(long, env = "SEARCH_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub search_timeout_ms: u64,
+    /// Searches one client address may run per minute (a burst of as many).
+    #[arg(long, env = "SEARCHES_PER_ADDRESS_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub searches_per_address_per_minute: u32,
+    /// Searches running at once; more are refused with 503 (keep it below DATABASE_MAX_CONNECTIONS).
+    #[arg(long, env = "SEARCH_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub search_concurrency: u32,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed; empty: none.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 }
 
 impl Config {
@@ -76,11 +89,19 @@ pub struct AppState {
     verifier: Verifier,
     list_max: u32,
     post_limiter: ratelimit::PostLimiter,
+    search: admission::SearchAdmission,
+    trusted_proxies: kit::address::TrustedProxies,
 }
 
 impl FromRef<AppState> for Verifier {
     fn from_ref(state: &AppState) -> Self {
         state.verifier.clone()
+    }
+}
+
+impl FromRef<AppState> for kit::address::TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.trusted_proxies.clone()
     }
 }
 
@@ -116,6 +137,15 @@ impl Application {
             .keys
             .build()
             .map_err(|e| StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}")))?;
+        let trusted_proxies = kit::address::TrustedProxies::parse(&config.trusted_proxies)
+            .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?;
+        // Searches must leave connections for everything else (issue 9).
+        if config.search_concurrency >= config.database.database_max_connections {
+            return Err(StartupError::Config(format!(
+                "SEARCH_CONCURRENCY ({}) must be lower than DATABASE_MAX_CONNECTIONS ({})",
+                config.search_concurrency, config.database.database_max_connections
+            )));
+        }
         let db = Database::connect_and_migrate(
             NAME,
             &config.database.url(NAME)?,
@@ -132,6 +162,12 @@ impl Application {
                 config.posts_per_account_per_minute,
                 config.posts_burst_per_account,
             ),
+            search: admission::SearchAdmission::new(
+                config.searches_per_address_per_minute,
+                config.search_concurrency,
+                Duration::from_millis(config.search_timeout_ms),
+            ),
+            trusted_proxies,
         };
         let _ = kit::metrics::handle(); // describe after the recorder exists
         metrics::describe_counter!("thoughts_created_total", "Thoughts posted");
@@ -139,6 +175,10 @@ impl Application {
         metrics::describe_counter!(
             "thoughts_rate_limited_total",
             "Posts refused with 429: the account posted faster than POSTS_PER_ACCOUNT_PER_MINUTE"
+        );
+        metrics::describe_counter!(
+            admission::REFUSED_METRIC,
+            "Searches refused, by reason: rate_limited (429), busy (503, concurrency full), timed_out (503, past SEARCH_TIMEOUT_MS)"
         );
         let service = Service::with_database(
             NAME,

@@ -9,10 +9,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kit::Params;
+use kit::address::ClientAddress;
 use thoughts_api::{ClientError, Listing};
 
 /// `GET /search?search=...[&before=id]`.
-pub async fn search(State(state): State<AppState>, ctx: Ctx, params: Params) -> Result<Response, PageError> {
+pub async fn search(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    ctx: Ctx,
+    params: Params,
+) -> Result<Response, PageError> {
     let query = params.get("search").unwrap_or_default().trim().to_owned();
     let mut layout = ctx.layout();
     layout.search = query.clone();
@@ -29,7 +35,12 @@ pub async fn search(State(state): State<AppState>, ctx: Ctx, params: Params) -> 
     let found = state
         .thoughts
         .with_request_id(&ctx.request_id)
-        .newest(Listing::Search(&page.query), before_param(&params), PAGE_SIZE)
+        .newest_for(
+            Listing::Search(&page.query),
+            before_param(&params),
+            PAGE_SIZE,
+            Some(&client.to_string()),
+        )
         .await;
     page.loaded = found.is_ok();
     match found {
@@ -43,6 +54,10 @@ pub async fn search(State(state): State<AppState>, ctx: Ctx, params: Params) -> 
             page.layout.notice =
                 Some("That search cannot run: use at most 250 characters, without control characters.".to_owned());
             render(StatusCode::BAD_REQUEST, &page)
+        }
+        Err(ClientError::Status { status: 429, .. }) => {
+            page.layout.notice = Some("Too many searches from your address; try again in a minute.".to_owned());
+            render(StatusCode::TOO_MANY_REQUESTS, &page)
         }
         Err(e) => {
             page.layout.notice = Some(unavailable_notice("thoughts"));

@@ -5,21 +5,30 @@ pub mod me;
 pub mod thoughts;
 
 use crate::AppState;
+use crate::admission::{self, SearchRefusal};
 use crate::domain::{Order, Page, SearchNeedle, parse_author};
 use crate::error::ApiError;
 use crate::store::{self, Scope};
 use axum::Router;
 use axum::http::{HeaderValue, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{delete, get};
 use kit::Params;
 
 /// All routes (paths without trailing slash; the chassis accepts both).
+/// The two lists, which search, go through search admission first.
 pub fn router(state: AppState) -> Router {
+    let admit = middleware::from_fn_with_state(state.clone(), admission::admit_searches);
     Router::new()
-        .route("/api/me/thoughts", get(me::list_my_thoughts).post(me::create_thought))
+        .route(
+            "/api/me/thoughts",
+            get(me::list_my_thoughts)
+                .post(me::create_thought)
+                .route_layer(admit.clone()),
+        )
         .route("/api/me/thoughts/{id}", delete(me::delete_my_thought))
-        .route("/api/thoughts", get(thoughts::list_thoughts))
+        .route("/api/thoughts", get(thoughts::list_thoughts).route_layer(admit))
         .route("/api/thoughts/{id}", get(thoughts::get_thought))
         .route("/admin/thoughts/{id}", delete(admin::delete_thought))
         .with_state(state)
@@ -81,7 +90,11 @@ async fn list_response(state: &AppState, list: List<'_>, params: &Params) -> Res
         needle: needle.as_ref(),
         page,
     };
-    let mut items = store::list(&state.db, &query).await?;
+    let mut items = match store::list(&state.db, &query, state.search.timeout()).await {
+        Ok(items) => items,
+        Err(store::ListError::TimedOut) => return Ok(SearchRefusal::TimedOut.into_response()),
+        Err(store::ListError::Database(e)) => return Err(e.into()),
+    };
     let more = items.len() > page.limit as usize;
     items.truncate(page.limit as usize);
     let mut response = Json(&items).into_response();

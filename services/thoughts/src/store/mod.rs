@@ -19,6 +19,11 @@ use crate::domain::{Order, Page, SearchNeedle, ThoughtText, fold};
 use kit::db::{Database, Migrations, Pool};
 use kit::on_pool;
 use sqlx::Row;
+use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 use thoughts_api::Thought;
 
 /// The embedded migrations, applied at start-up.
@@ -171,10 +176,57 @@ pub async fn delete(db: &Database, id: i64) -> Result<bool, sqlx::Error> {
     })
 }
 
+/// Why [`list`] returned no page.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// The search ran past its deadline and the database cancelled it.
+    #[error("the search ran past its deadline")]
+    TimedOut,
+    /// Any other database failure.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// SQLite calls the progress handler every this many virtual machine
+/// instructions (a few microseconds of work): often enough to stop a search
+/// close to its deadline, rarely enough to cost nothing measurable.
+const PROGRESS_OPS: i32 = 1000;
+
+/// SQLSTATE `query_canceled`: PostgreSQL's answer when `statement_timeout`
+/// fires.
+const PG_QUERY_CANCELED: &str = "57014";
+
+/// Bind a page statement in the module's order (author, needle, cursor,
+/// limit), run it on `$conn` and decode the thoughts; `?` on `sqlx::Error`.
+macro_rules! fetch_page {
+    ($conn:expr, $sql:expr, $persistent:expr, $scope:expr, $search:expr, $page:expr) => {{
+        let mut statement = sqlx::query($sql).persistent($persistent);
+        if let Scope::Author(author) = $scope {
+            statement = statement.bind(author);
+        }
+        if let Some(s) = $search {
+            statement = statement.bind(s.needle.as_str());
+        }
+        let fetch = i64::from($page.limit) + 1;
+        let rows = statement.bind($page.cursor).bind(fetch).fetch_all($conn).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(thought_from_row!(row));
+        }
+        out
+    }};
+}
+
 /// Up to `query.page.limit + 1` thoughts of `query.scope` (the extra one
 /// tells that more exist), in the page's order from its cursor, only those
 /// containing the needle when there is one.
-pub async fn list(db: &Database, query: &Query<'_>) -> Result<Vec<Thought>, sqlx::Error> {
+///
+/// A search (a query with a needle) is stopped by the database itself once
+/// it has run for `deadline` ([`ListError::TimedOut`]): on PostgreSQL by
+/// `statement_timeout`, local to the search's transaction; on SQLite by a
+/// progress handler that interrupts the statement, removed afterwards.
+/// Unfiltered lists walk an index and stop at the limit: no deadline.
+pub async fn list(db: &Database, query: &Query<'_>, deadline: Duration) -> Result<Vec<Thought>, ListError> {
     let Query { scope, needle, page } = *query;
     let search = needle.map(|needle| match db.pool() {
         Pool::Sqlite(_) => sqlite::search(scope, needle, page.order),
@@ -184,23 +236,110 @@ pub async fn list(db: &Database, query: &Query<'_>) -> Result<Vec<Thought>, sqlx
         Some(s) => (s.sql, s.persistent),
         None => (list_sql(scope, page.order), true),
     };
-    let fetch = i64::from(page.limit) + 1;
-    on_pool!(db, |pool| {
-        // The bind order of the module documentation: author, needle, cursor, limit.
-        let mut statement = sqlx::query(sql).persistent(persistent);
-        if let Scope::Author(author) = scope {
-            statement = statement.bind(author);
+    let Some(search) = &search else {
+        return Ok(on_pool!(db, |conn| fetch_page!(
+            conn,
+            sql,
+            persistent,
+            scope,
+            None::<&Search>,
+            page
+        )));
+    };
+    let search = Some(search);
+    match db.pool() {
+        Pool::Sqlite(pool) => {
+            let conn = kit::db::acquire(db.service(), pool).await?;
+            let mut bounded = Bounded::arm(conn, deadline).await?;
+            let result =
+                async { Ok::<_, sqlx::Error>(fetch_page!(bounded.conn(), sql, persistent, scope, search, page)) }.await;
+            let expired = bounded.finish().await?;
+            match result {
+                Err(_) if expired => Err(ListError::TimedOut),
+                other => Ok(other?),
+            }
         }
-        if let Some(s) = &search {
-            statement = statement.bind(s.needle.as_str());
+        Pool::Postgres(pool) => {
+            let mut conn = kit::db::acquire(db.service(), pool).await?;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            // `set local` takes no parameters; `set_config(…, true)` is the
+            // same setting, local to this transaction, with a bound value.
+            sqlx::query("select set_config('statement_timeout', $1, true)")
+                .bind(format!("{}ms", deadline.as_millis().max(1)))
+                .execute(&mut *tx)
+                .await?;
+            let result =
+                async { Ok::<_, sqlx::Error>(fetch_page!(&mut *tx, sql, persistent, scope, search, page)) }.await;
+            match result {
+                Ok(found) => {
+                    tx.commit().await?;
+                    Ok(found)
+                }
+                // Dropping the transaction rolls it back.
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(PG_QUERY_CANCELED) => {
+                    Err(ListError::TimedOut)
+                }
+                Err(e) => Err(e.into()),
+            }
         }
-        let rows = statement.bind(page.cursor).bind(fetch).fetch_all(pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(thought_from_row!(row));
+    }
+}
+
+/// A pooled SQLite connection whose statements are interrupted (by a
+/// progress handler) once a deadline has passed, until [`Bounded::finish`]
+/// removes the handler.
+///
+/// Dropped before that — the request was abandoned mid-search — the
+/// connection is closed instead of returned to the pool: its worker thread
+/// may still be running the search, which the handler keeps bounding, and the
+/// close is queued behind it (holding its place in the pool until then), so
+/// no later user of the pool meets a leftover handler.
+struct Bounded {
+    conn: PoolConnection<Sqlite>,
+    expired: Arc<AtomicBool>,
+    finished: bool,
+}
+
+impl Bounded {
+    /// Install the handler on `conn`, for `deadline` from now.
+    async fn arm(mut conn: PoolConnection<Sqlite>, deadline: Duration) -> Result<Self, sqlx::Error> {
+        let expired = Arc::new(AtomicBool::new(false));
+        let fired = Arc::clone(&expired);
+        let until = Instant::now() + deadline;
+        conn.lock_handle().await?.set_progress_handler(PROGRESS_OPS, move || {
+            if Instant::now() < until {
+                return true;
+            }
+            fired.store(true, Ordering::Relaxed);
+            false // interrupt: the statement fails with SQLITE_INTERRUPT
+        });
+        Ok(Self {
+            conn,
+            expired,
+            finished: false,
+        })
+    }
+
+    /// The connection, for the bounded statements.
+    fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.conn
+    }
+
+    /// Remove the handler and give the connection back to the pool; true
+    /// when the handler interrupted a statement.
+    async fn finish(mut self) -> Result<bool, sqlx::Error> {
+        self.conn.lock_handle().await?.remove_progress_handler();
+        self.finished = true;
+        Ok(self.expired.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for Bounded {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
         }
-        Ok(out)
-    })
+    }
 }
 
 #[cfg(test)]

@@ -156,7 +156,7 @@ mod tests {
                     order,
                 },
             };
-            let found = list(&db, &query).await.expect("search");
+            let found = list(&db, &query, Duration::from_secs(30)).await.expect("search");
             assert_eq!(found.len(), 1);
             assert!(found[0].text.starts_with("Note 827ccb0eea8a"));
         }
@@ -186,7 +186,7 @@ mod tests {
                             order,
                         },
                     };
-                    let rows = list(&db, &query).await.expect("search");
+                    let rows = list(&db, &query, Duration::from_secs(30)).await.expect("search");
                     assert!(rows.iter().all(|t| t.username == author), "{rows:?}");
                     if needle.folded().len() > 2 {
                         assert_eq!(rows.len(), found, "{rows:?}");

@@ -154,7 +154,7 @@ mod tests {
                 needle: Some(&needle),
                 page,
             };
-            let found = list(&db, &query).await.expect("search");
+            let found = list(&db, &query, Duration::from_secs(30)).await.expect("search");
             assert_eq!(found.len(), 1);
         }
     }
@@ -180,7 +180,7 @@ mod tests {
                         order,
                     },
                 };
-                let found = list(&db, &query).await.expect("search");
+                let found = list(&db, &query, Duration::from_secs(30)).await.expect("search");
                 assert!(found.iter().all(|t| t.username == "user2"), "{found:?}");
                 assert!(found.iter().any(|t| t.text.contains("1234")), "{found:?}");
             }

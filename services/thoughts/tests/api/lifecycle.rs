@@ -19,6 +19,10 @@ async fn sigterm_under_load_drains_without_failing_a_request_and_exits_0() {
             ("PUBLIC_KEY_PATH", &public),
             ("DATA_DIR", &data_dir),
             ("SHUTDOWN_DRAIN_SECONDS", "1"),
+            // This is about draining, not search admission (tests/api/admission.rs):
+            // room for the eight hammering clients' searches.
+            ("SEARCHES_PER_ADDRESS_PER_MINUTE", "1000000"),
+            ("SEARCH_CONCURRENCY", "9"),
         ],
         1,
     );

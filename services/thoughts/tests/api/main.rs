@@ -4,6 +4,7 @@
 //! the service's own code.
 
 mod admin;
+mod admission;
 mod auth;
 mod docs;
 mod helpers;
