@@ -4,14 +4,15 @@
 //! readiness check); [`Server::bind`] adds the operational endpoints
 //! ([`ops`](crate::ops)) and the middleware ([`middleware`](crate::middleware))
 //! and binds the listener; [`Server::run`] serves until the shutdown token
-//! is cancelled, then flips readiness and drains.
+//! is cancelled, then flips readiness and drains. Slow and idle clients are
+//! cut and connections capped as the `connection` module describes.
 
 use crate::config::ServerConfig;
+use crate::connection::Limits;
 use crate::middleware::{self, Access};
 use crate::ops::{self, Ops, ReadyCheck, ready_check};
 use axum::Router;
 use axum::routing::{MethodRouter, any};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -70,6 +71,7 @@ pub struct Server {
     app: Router,
     access: Access,
     drain: Duration,
+    limits: Limits,
 }
 
 impl Server {
@@ -111,7 +113,18 @@ impl Server {
             version: config.version_name.clone().into(),
             shutting_down,
         };
-        let app = middleware::wrap(routes, ops::docs(), access.clone(), config.body_limit_bytes);
+        let app = middleware::wrap(
+            routes,
+            ops::docs(),
+            access.clone(),
+            config.body_limit_bytes,
+            config.body_read_timeout(),
+        );
+        let limits = Limits {
+            header_read: config.header_read_timeout(),
+            idle: config.idle_timeout(),
+            max_connections: config.max_connections as usize,
+        };
         let _ = crate::metrics::handle();
         crate::metrics::record_build_info(service.name, &config.version_name, &config.version_sha);
         Self {
@@ -119,6 +132,7 @@ impl Server {
             app,
             access,
             drain: Duration::from_secs(config.shutdown_drain_seconds),
+            limits,
         }
     }
 
@@ -149,32 +163,32 @@ impl Server {
             app,
             access,
             drain,
+            limits,
         } = self;
         let name = access.service;
-        let make = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(service = name, %addr, "listening");
         }
-        let token = shutdown.clone();
-        let flag = access.shutting_down.clone();
-        let serve = axum::serve(listener, make).with_graceful_shutdown(async move {
-            token.cancelled().await;
-            flag.store(true, Ordering::SeqCst);
-            tracing::info!(
-                service = name,
-                drain_ms = drain.as_millis() as u64,
-                "shutting down: draining"
-            );
-            tokio::time::sleep(drain).await;
-        });
-        let deadline = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(drain + Duration::from_secs(20)).await;
+        // Readiness flips at once; the listener keeps accepting for the drain
+        // period (responses say `Connection: close`), then stops.
+        let stop_accepting = CancellationToken::new();
+        let draining = {
+            let stop = stop_accepting.clone();
+            let flag = access.shutting_down.clone();
+            async move {
+                shutdown.cancelled().await;
+                flag.store(true, Ordering::SeqCst);
+                tracing::info!(
+                    service = name,
+                    drain_ms = drain.as_millis() as u64,
+                    "shutting down: draining"
+                );
+                tokio::time::sleep(drain).await;
+                stop.cancel();
+            }
         };
-        tokio::select! {
-            result = serve.into_future() => result?,
-            () = deadline => tracing::warn!(service = name, "in-flight requests did not finish in time"),
-        }
+        let serving = crate::connection::serve(listener, app, limits, name, "public", stop_accepting.clone());
+        tokio::join!(draining, serving);
         tracing::info!(service = name, "stopped");
         Ok(())
     }
