@@ -124,6 +124,13 @@ pub struct ServerConfig {
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "PORT", default_value_t = 8000)]
     pub port: u16,
+    /// Address of the admin listener (metrics, API docs).
+    #[arg(long, env = "ADMIN_HOST", default_value = "0.0.0.0")]
+    pub admin_host: IpAddr,
+    /// Port of the admin listener, never published outside the cluster (0
+    /// picks a free one).
+    #[arg(long, env = "ADMIN_PORT", default_value_t = 9000)]
+    pub admin_port: u16,
     /// Log format: json or pretty.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "json")]
     pub log_format: LogFormat,
@@ -180,9 +187,15 @@ impl ServerConfig {
         SocketAddr::new(self.host, self.port)
     }
 
+    /// The admin listener's socket address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.admin_host, self.admin_port)
+    }
+
     /// A configuration built in code (tests, each service's `Config::local`;
     /// `mythoughts up` adjusts the declared defaults instead): listen on
-    /// 127.0.0.1:`port` (0 picks a free one), pretty logs, this crate's
+    /// 127.0.0.1:`port` (0 picks a free one), the admin listener on
+    /// 127.0.0.1 port 0, pretty logs, this crate's
     /// version and commit `unknown`, 16 KiB bodies, no drain period, the
     /// declared slow-client timeouts and connection cap, no trace export,
     /// not a health-check run. Change fields as needed.
@@ -191,6 +204,8 @@ impl ServerConfig {
         Self {
             host: IpAddr::from([127, 0, 0, 1]),
             port,
+            admin_host: IpAddr::from([127, 0, 0, 1]),
+            admin_port: 0,
             log_format: LogFormat::Pretty,
             version_name: env!("CARGO_PKG_VERSION").to_owned(),
             version_sha: "unknown".to_owned(),

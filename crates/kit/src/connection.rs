@@ -82,6 +82,18 @@ pub(crate) async fn serve(
     let graceful = GracefulShutdown::new();
     let labels = [("service", service), ("listener", listener_name)];
     let open = metrics::gauge!("http_connections_open", &labels);
+    // Exported at 0 from the start: a dashboard tells "none" from "unknown".
+    open.increment(0.0);
+    metrics::counter!("http_connections_refused_total", &labels).increment(0);
+    for reason in ["header_read", "idle"] {
+        metrics::counter!(
+            "http_connections_timed_out_total",
+            "service" => service,
+            "listener" => listener_name,
+            "reason" => reason,
+        )
+        .increment(0);
+    }
     loop {
         let accepted = tokio::select! {
             biased;

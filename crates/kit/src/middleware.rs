@@ -1,4 +1,4 @@
-//! The middleware around every service: request ids, one span, access log
+//! The middleware around every service: security headers, request ids, one span, access log
 //! line and RED metrics per request (labelled by route template), trailing
 //! slashes, body limits and body read deadlines (408), panics turned into 500s and the JSON error body for
 //! responses nobody gave one.
@@ -35,7 +35,7 @@ pub(crate) struct Access {
 /// `docs` as they are, and the chassis middleware around both.
 pub(crate) fn wrap(
     routes: Router,
-    docs: Router,
+    docs: Option<Router>,
     access: Access,
     body_limit_bytes: usize,
     body_read_timeout: Duration,
@@ -47,7 +47,7 @@ pub(crate) fn wrap(
     // which NormalizePath would trim into a redirect loop.
     let routes = routes.layer(middleware::from_fn(remember_route));
     Router::new()
-        .merge(docs)
+        .merge(docs.unwrap_or_default())
         .fallback_service(NormalizePath::trim_trailing_slash(routes))
         .layer(middleware::from_fn(remember_route))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -57,6 +57,37 @@ pub(crate) fn wrap(
         .layer(middleware::from_fn_with_state(access, access_log))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// The policy of JSON answers (and anything else that is not a page): load nothing.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The policy of the Swagger UI: its own scripts and styles (it sets inline
+/// style attributes), data: icons, and fetches of `/openapi.json`.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Security headers on every response of every listener. A service that
+/// sets its own (the frontend's pages) keeps its values: only absent
+/// headers are added.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let csp = if req.uri().path().starts_with("/docs") {
+        DOCS_CSP
+    } else {
+        API_CSP
+    };
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Give the request body `timeout` to arrive in full, counted from now (its

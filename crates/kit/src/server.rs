@@ -3,7 +3,9 @@
 //! [`Service`] describes one service (its API router, OpenAPI description and
 //! readiness check); [`Server::bind`] adds the operational endpoints
 //! ([`ops`](crate::ops)) and the middleware ([`middleware`](crate::middleware))
-//! and binds the listener; [`Server::run`] serves until the shutdown token
+//! and binds two listeners: the public one (the service's API or pages,
+//! health, readiness, version) and the admin one (metrics, API docs), which
+//! no deployment publishes; [`Server::run`] serves until the shutdown token
 //! is cancelled, then flips readiness and drains. Slow and idle clients are
 //! cut and connections capped as the `connection` module describes.
 
@@ -28,8 +30,10 @@ pub struct Service {
     pub config: ServerConfig,
     /// The service's own routes, with their state applied.
     pub api: Router,
-    /// The OpenAPI description served at `/openapi.json`.
-    pub openapi: utoipa::openapi::OpenApi,
+    /// The OpenAPI description served at `/openapi.json` and `/docs/` on
+    /// the admin listener; `None` (the frontend, which has no JSON API)
+    /// serves neither.
+    pub openapi: Option<utoipa::openapi::OpenApi>,
     /// What `/readyz` checks besides "not shutting down".
     pub ready: ReadyCheck,
     /// What unknown paths answer; `None` is the JSON 404 of API services.
@@ -57,7 +61,7 @@ impl Service {
             name,
             config,
             api,
-            openapi,
+            openapi: Some(openapi),
             ready,
             not_found: None,
             database: Some(database),
@@ -65,10 +69,23 @@ impl Service {
     }
 }
 
+/// Bind `addr` for `service`, with an error that says which and why.
+async fn listen(service: &str, addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!("{service} cannot listen on {addr}: the port is already in use")
+        } else {
+            anyhow::anyhow!("{service} cannot listen on {addr}: {e}")
+        }
+    })
+}
+
 /// A bound, not yet running, service.
 pub struct Server {
     listener: TcpListener,
+    admin_listener: TcpListener,
     app: Router,
+    admin_app: Router,
     access: Access,
     drain: Duration,
     limits: Limits,
@@ -76,25 +93,22 @@ pub struct Server {
 
 impl Server {
     /// Add the shared endpoints and middleware to `service` and bind its
-    /// listener (port 0 picks a free port).
+    /// public and admin listeners (port 0 picks a free port).
     pub async fn bind(service: Service) -> anyhow::Result<Self> {
-        let addr = service.config.addr();
-        let listener = TcpListener::bind(addr).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AddrInUse {
-                anyhow::anyhow!("{} cannot listen on {addr}: the port is already in use", service.name)
-            } else {
-                anyhow::anyhow!("{} cannot listen on {addr}: {e}", service.name)
-            }
-        })?;
-        Ok(Self::with_listener(service, listener))
+        let listener = listen(service.name, service.config.addr()).await?;
+        let admin = listen(service.name, service.config.admin_addr()).await?;
+        Ok(Self::with_listeners(service, listener, admin))
     }
 
-    /// Like [`Server::bind`] with a listener the caller already holds.
-    pub fn with_listener(service: Service, listener: TcpListener) -> Self {
+    /// Like [`Server::bind`] with listeners the caller already holds.
+    pub fn with_listeners(service: Service, listener: TcpListener, admin_listener: TcpListener) -> Self {
         let config = service.config;
         let shutting_down = Arc::new(AtomicBool::new(false));
-        let mut openapi = service.openapi;
-        openapi.info.version = config.version_name.clone();
+        let openapi = service.openapi.map(|mut openapi| {
+            openapi.info.version = config.version_name.clone();
+            Arc::new(openapi)
+        });
+        let docs = openapi.is_some().then(ops::docs);
         let ops = Ops {
             name: service.name,
             version_name: config.version_name.clone(),
@@ -102,12 +116,13 @@ impl Server {
             shutting_down: shutting_down.clone(),
             ready: service.ready,
             database: service.database,
-            openapi: Arc::new(openapi),
+            openapi,
         };
         let routes = service
             .api
-            .merge(ops::routes(ops))
+            .merge(ops::public_routes(ops.clone()))
             .fallback_service(service.not_found.unwrap_or_else(|| any(middleware::not_found)));
+        let admin_routes = ops::admin_routes(ops).fallback(middleware::not_found);
         let access = Access {
             service: service.name,
             version: config.version_name.clone().into(),
@@ -115,7 +130,14 @@ impl Server {
         };
         let app = middleware::wrap(
             routes,
-            ops::docs(),
+            None,
+            access.clone(),
+            config.body_limit_bytes,
+            config.body_read_timeout(),
+        );
+        let admin_app = middleware::wrap(
+            admin_routes,
+            docs,
             access.clone(),
             config.body_limit_bytes,
             config.body_read_timeout(),
@@ -129,20 +151,33 @@ impl Server {
         crate::metrics::record_build_info(service.name, &config.version_name, &config.version_sha);
         Self {
             listener,
+            admin_listener,
             app,
+            admin_app,
             access,
             drain: Duration::from_secs(config.shutdown_drain_seconds),
             limits,
         }
     }
 
-    /// The port the listener is bound to.
+    /// The port the public listener is bound to.
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
-    /// The complete application (the service's routes, the operational
-    /// endpoints and all middleware) as [`Server::run`] serves it, for
+    /// The port the admin listener (metrics, API docs) is bound to.
+    pub fn admin_port(&self) -> u16 {
+        self.admin_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The admin listener's application (`/healthz`, `/metrics`, API docs)
+    /// with all middleware, for router tests with `oneshot`.
+    pub fn admin_router(&self) -> Router {
+        self.admin_app.clone()
+    }
+
+    /// The complete public application (the service's routes, the public
+    /// operational endpoints and all middleware) as [`Server::run`] serves it, for
     /// router tests with `tower::ServiceExt::oneshot`. Requests sent this
     /// way carry no `ConnectInfo`.
     pub fn router(&self) -> Router {
@@ -160,14 +195,16 @@ impl Server {
     async fn serve(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let Self {
             listener,
+            admin_listener,
             app,
+            admin_app,
             access,
             drain,
             limits,
         } = self;
         let name = access.service;
-        if let Ok(addr) = listener.local_addr() {
-            tracing::info!(service = name, %addr, "listening");
+        if let (Ok(addr), Ok(admin)) = (listener.local_addr(), admin_listener.local_addr()) {
+            tracing::info!(service = name, %addr, %admin, "listening");
         }
         // Readiness flips at once; the listener keeps accepting for the drain
         // period (responses say `Connection: close`), then stops.
@@ -188,7 +225,9 @@ impl Server {
             }
         };
         let serving = crate::connection::serve(listener, app, limits, name, "public", stop_accepting.clone());
-        tokio::join!(draining, serving);
+        // Metrics stay scrapable while the public listener drains.
+        let admin = crate::connection::serve(admin_listener, admin_app, limits, name, "admin", stop_accepting);
+        tokio::join!(draining, serving, admin);
         tracing::info!(service = name, "stopped");
         Ok(())
     }

@@ -28,6 +28,7 @@ const FAST: Duration = Duration::from_secs(1);
 /// A test service running with slow-client limits.
 struct Running {
     port: u16,
+    /// The admin application, for reading metrics.
     router: Router,
     shutdown: CancellationToken,
 }
@@ -52,7 +53,7 @@ async fn start(config: ServerConfig) -> Running {
         .await
         .expect("bound");
     let port = server.port();
-    let router = server.router();
+    let router = server.admin_router();
     let shutdown = CancellationToken::new();
     tokio::spawn(server.run(shutdown.clone()));
     Running { port, router, shutdown }
