@@ -356,7 +356,7 @@ async fn connections_beyond_max_connections_are_refused_and_a_client_is_served_o
     let metrics = crate::helpers::get_path(&running.router, "/metrics").await.text();
     let line = metrics
         .lines()
-        .find(|l| l.starts_with("http_connections_refused_total{"))
+        .find(|l| l.starts_with("http_connections_refused_total{") && l.contains("listener=\"public\""))
         .unwrap_or_else(|| panic!("no refusal counter: {metrics}"));
     println!("{line}");
     let count: usize = line.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
