@@ -96,8 +96,13 @@ async fn run_up(mut args: up::UpArgs) -> i32 {
         Some(url) => println!("  MyThoughts is up: open {url}/"),
         None => println!("  MyThoughts backends are up"),
     }
-    println!("  users API:    {}/docs/", urls.users);
-    println!("  thoughts API: {}/docs/", urls.thoughts);
+    // Admin listeners: metrics, and the backends' API docs.
+    for (name, admin) in &urls.admin {
+        match *name {
+            "frontend" => println!("  {name} admin: {admin}/metrics"),
+            _ => println!("  {name} admin: {admin}/metrics, API docs {admin}/docs/"),
+        }
+    }
     println!("  Ctrl-C to stop.\n");
     if args.demo {
         match seed::seed(&urls.users, &urls.thoughts, &args.data_dir.join("demo-password.txt")).await {

@@ -159,6 +159,8 @@ pub struct Urls {
     pub users: String,
     /// Thoughts service base URL (here or expected).
     pub thoughts: String,
+    /// Admin listener (metrics, API docs) base URL of each service run here.
+    pub admin: Vec<(&'static str, String)>,
 }
 
 /// A started system: bound and serving until the shutdown token is cancelled.
@@ -216,9 +218,17 @@ async fn start_all(
     } else {
         local
     };
-    let server = |base: &ServerConfig, port: u16| ServerConfig {
+    // Each service's admin listener (metrics, API docs) sits 10 above its
+    // public port: 8010 frontend, 8011 users, 8012 thoughts by default.
+    let server = |base: &ServerConfig, offset: u16| ServerConfig {
         host: args.bind,
-        port,
+        port: port(offset),
+        admin_host: args.bind,
+        admin_port: if args.port == 0 {
+            0
+        } else {
+            port(offset).saturating_add(10)
+        },
         log_format: args.log_format(),
         ..base.clone()
     };
@@ -227,6 +237,7 @@ async fn start_all(
         users: format!("http://{local}:{}", port(1)),
         thoughts: format!("http://{local}:{}", port(2)),
         frontend: None,
+        admin: Vec::new(),
     };
     // Shut down in dependency order: the frontend drains first, the backends
     // it calls keep serving until it has stopped, then drain in turn.
@@ -247,7 +258,7 @@ async fn start_all(
 
     if args.runs(Component::Users) {
         let mut config = args.settings.users.clone();
-        config.server = server(&config.server, port(1));
+        config.server = server(&config.server, 1);
         config.database.database_url = sqlite("users");
         config.private_key_path = private_key;
         // The frontend calls over loopback and forwards the browser's address.
@@ -256,12 +267,14 @@ async fn start_all(
             .instrument(service_span("users"))
             .await?;
         urls.users = format!("http://{local}:{}", app.port());
+        urls.admin
+            .push(("users", format!("http://{local}:{}", app.admin_port())));
         let token = backends_shutdown.clone();
         tasks.spawn(async move { ("users", app.run_until_stopped(token).await) });
     }
     if args.runs(Component::Thoughts) {
         let mut config = args.settings.thoughts.clone();
-        config.server = server(&config.server, port(2));
+        config.server = server(&config.server, 2);
         config.database.database_url = sqlite("thoughts");
         config.keys.public_key_path = Some(public_key.clone());
         // The frontend forwards each visitor's address for the search limit.
@@ -270,12 +283,14 @@ async fn start_all(
             .instrument(service_span("thoughts"))
             .await?;
         urls.thoughts = format!("http://{local}:{}", app.port());
+        urls.admin
+            .push(("thoughts", format!("http://{local}:{}", app.admin_port())));
         let token = backends_shutdown.clone();
         tasks.spawn(async move { ("thoughts", app.run_until_stopped(token).await) });
     }
     if args.runs(Component::Frontend) {
         let mut config = args.settings.frontend.clone();
-        config.server = server(&config.server, port(0));
+        config.server = server(&config.server, 0);
         config.user_backend_url = urls.users.clone();
         config.thoughts_backend_url = urls.thoughts.clone();
         config.keys.public_key_path = Some(public_key.clone());
@@ -283,6 +298,8 @@ async fn start_all(
             .instrument(service_span("frontend"))
             .await?;
         urls.frontend = Some(format!("http://{local}:{}", app.port()));
+        urls.admin
+            .push(("frontend", format!("http://{local}:{}", app.admin_port())));
         let token = shutdown.clone();
         // The guard moves into the task: however it ends (even by a panic),
         // the backends are then released.

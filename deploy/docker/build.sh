@@ -37,7 +37,7 @@ cleanup() { docker rm -f mt-smoke-users mt-smoke-thoughts mt-smoke-frontend mt-s
 trap cleanup EXIT
 net=mt-smoke
 docker network inspect "$net" >/dev/null 2>&1 || docker network create "$net" >/dev/null
-docker run -d --name mt-smoke-users --network "$net" --read-only -p 127.0.0.1:18801:8000 \
+docker run -d --name mt-smoke-users --network "$net" --read-only -p 127.0.0.1:18801:8000 -p 127.0.0.1:18811:9000 \
   -v "$keys:/opt/keys:ro" --tmpfs /data:uid=65532 "mythoughts/users:$version" >/dev/null
 docker run -d --name mt-smoke-thoughts --network "$net" --read-only -p 127.0.0.1:18802:8000 \
   -v "$keys:/opt/keys:ro" --tmpfs /data:uid=65532 "mythoughts/thoughts:$version" >/dev/null
@@ -58,3 +58,10 @@ for port in 18801 18802 18800 18810; do
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null && echo "127.0.0.1:$port/readyz: ready"
 done
 curl -fsS "http://127.0.0.1:18801/admin/version/"; echo
+# Metrics and API docs only on the admin port (published here for the probe alone).
+code="$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18801/metrics)"
+[ "$code" = 404 ] || { echo "public /metrics answered $code, expected 404" >&2; exit 1; }
+echo "public /metrics: 404"
+metrics="$(curl -fsS "http://127.0.0.1:18811/metrics")"
+case "$metrics" in *http_requests_total*) echo "admin /metrics: served" ;; *) echo "admin /metrics: no http_requests_total" >&2; exit 1 ;; esac
+curl -fsS -o /dev/null "http://127.0.0.1:18811/docs/" && echo "admin /docs/: served"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the observability assets against a running system:
-#  - every service's /metrics exposition passes `promtool check metrics`;
+#  - every service's /metrics exposition (on its admin port) passes
+#    `promtool check metrics`, and its public port answers 404 for /metrics;
 #  - the alert rules pass `promtool check rules` and their unit tests;
 #  - every metric the dashboard and the rules use is one the services export.
 # Usage: check.sh MYTHOUGHTS_BINARY   (starts `mythoughts up` on loopback and stops it)
@@ -13,6 +14,8 @@ LOG_FORMAT=json SHUTDOWN_DRAIN_SECONDS=0 "$bin" up --port "$port" --data-dir "$w
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 f="http://127.0.0.1:$port" u="http://127.0.0.1:$((port + 1))" t="http://127.0.0.1:$((port + 2))"
+# `up` puts each service's admin listener (metrics) 10 above its public port.
+fa="http://127.0.0.1:$((port + 10))" ua="http://127.0.0.1:$((port + 11))" ta="http://127.0.0.1:$((port + 12))"
 for _ in $(seq 1 300); do curl -fs "$f/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fs "$f/readyz" >/dev/null
 
@@ -29,6 +32,10 @@ curl -s -o /dev/null -X POST "$f/thoughts/new" -d text=no-csrf
 for s in "$f" "$u" "$t"; do curl -fs -o /dev/null "$s/readyz"; done
 
 for s in "$f" "$u" "$t"; do
+  code="$(curl -s -o /dev/null -w '%{http_code}' "$s/metrics")"
+  [ "$code" = 404 ] || { echo "$s/metrics answered $code on the public port, expected 404" >&2; exit 1; }
+done
+for s in "$fa" "$ua" "$ta"; do
   curl -fs "$s/metrics" > "$work/metrics.txt"
   promtool check metrics < "$work/metrics.txt"
   cat "$work/metrics.txt" >> "$work/all.txt"

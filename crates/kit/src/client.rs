@@ -7,11 +7,17 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+/// How long a pooled connection may stay unused: shorter than the servers'
+/// default `IDLE_TIMEOUT_SECONDS` (75), so the client drops it before the
+/// server closes it under a request being sent.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Build a client with a connect deadline and a whole-call deadline.
 pub fn build(connect_timeout: Duration, timeout: Duration) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .timeout(timeout)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .build()
 }
 

@@ -5,6 +5,7 @@ use clap::{Args, Parser};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Exit code for a missing or invalid configuration value: 64, which
 /// `sysexits.h` calls `EX_USAGE` (not `EX_CONFIG`, which is 78), as
@@ -123,6 +124,13 @@ pub struct ServerConfig {
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "PORT", default_value_t = 8000)]
     pub port: u16,
+    /// Address of the admin listener (metrics, API docs).
+    #[arg(long, env = "ADMIN_HOST", default_value = "0.0.0.0")]
+    pub admin_host: IpAddr,
+    /// Port of the admin listener, never published outside the cluster (0
+    /// picks a free one).
+    #[arg(long, env = "ADMIN_PORT", default_value_t = 9000)]
+    pub admin_port: u16,
     /// Log format: json or pretty.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "json")]
     pub log_format: LogFormat,
@@ -139,6 +147,24 @@ pub struct ServerConfig {
     /// load balancers stop sending traffic before the listener closes.
     #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 5)]
     pub shutdown_drain_seconds: u64,
+    /// Milliseconds a client has to send a complete request head, counted
+    /// from the connection's first byte (or from accepting it, for a
+    /// connection's first request); slower connections are closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// Milliseconds a request's whole body may take to arrive after its
+    /// head; a slower body is answered 408 and its connection closed.
+    #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub body_read_timeout_ms: u64,
+    /// Seconds a keep-alive connection may wait for its next request
+    /// before it is closed; longer than the keep-alive of the proxies and
+    /// clients in front (60 s), so they always close first.
+    #[arg(long, env = "IDLE_TIMEOUT_SECONDS", default_value_t = 75)]
+    pub idle_timeout_seconds: u64,
+    /// Most connections served at once per listener; further connections
+    /// are closed at once (counted in `http_connections_refused_total`).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     /// OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); traces
     /// are exported only when it is set.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
@@ -161,25 +187,66 @@ impl ServerConfig {
         SocketAddr::new(self.host, self.port)
     }
 
+    /// The admin listener's socket address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.admin_host, self.admin_port)
+    }
+
     /// A configuration built in code (tests, each service's `Config::local`;
     /// `mythoughts up` adjusts the declared defaults instead): listen on
-    /// 127.0.0.1:`port` (0 picks a free one), pretty logs, this crate's
-    /// version and commit `unknown`, 16 KiB bodies, no drain period, no
-    /// trace export, not a health-check run. Change fields as needed.
+    /// 127.0.0.1:`port` (0 picks a free one), the admin listener on
+    /// 127.0.0.1 port 0, pretty logs, this crate's
+    /// version and commit `unknown`, 16 KiB bodies, no drain period, the
+    /// declared slow-client timeouts and connection cap, no trace export,
+    /// not a health-check run. Change fields as needed.
     pub fn local(port: u16) -> Self {
+        let declared = Self::declared();
         Self {
             host: IpAddr::from([127, 0, 0, 1]),
             port,
+            admin_host: IpAddr::from([127, 0, 0, 1]),
+            admin_port: 0,
             log_format: LogFormat::Pretty,
             version_name: env!("CARGO_PKG_VERSION").to_owned(),
             version_sha: "unknown".to_owned(),
             body_limit_bytes: 16 * 1024,
             shutdown_drain_seconds: 0,
+            header_read_timeout_ms: declared.header_read_timeout_ms,
+            body_read_timeout_ms: declared.body_read_timeout_ms,
+            idle_timeout_seconds: declared.idle_timeout_seconds,
+            max_connections: declared.max_connections,
             otel_exporter_otlp_endpoint: None,
             otel_exporter_otlp_protocol: "http/protobuf".to_owned(),
             otel_service_name: None,
             healthcheck: false,
         }
+    }
+}
+
+impl ServerConfig {
+    /// The declared defaults of every setting, from the `#[arg]` attributes.
+    fn declared() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            server: ServerConfig,
+        }
+        defaults::<Only>().server
+    }
+
+    /// How long a client may take to send a request head.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    /// How long a request body may take to arrive.
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms)
+    }
+
+    /// How long a keep-alive connection may wait for its next request.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_seconds)
     }
 }
 

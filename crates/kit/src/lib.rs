@@ -21,6 +21,7 @@
 pub mod address;
 pub mod client;
 pub mod config;
+mod connection;
 pub mod db;
 pub mod error;
 pub mod input;

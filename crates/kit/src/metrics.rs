@@ -48,6 +48,15 @@ fn describe_chassis_metrics() {
         "Time to serve an HTTP request, by service, method, route template and status class"
     );
     describe_gauge!("http_requests_in_flight", "HTTP requests being served now");
+    describe_gauge!("http_connections_open", "Connections being served now, by listener");
+    describe_counter!(
+        "http_connections_refused_total",
+        "Connections closed on accept because MAX_CONNECTIONS were being served, by listener"
+    );
+    describe_counter!(
+        "http_connections_timed_out_total",
+        "Connections closed for a slow request head (header_read) or idleness (idle), by listener"
+    );
     describe_counter!(
         "outgoing_requests_total",
         "Calls to other services, by target and outcome"

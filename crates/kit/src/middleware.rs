@@ -1,18 +1,22 @@
-//! The middleware around every service: request ids, one span, access log
+//! The middleware around every service: security headers, request ids, one span, access log
 //! line and RED metrics per request (labelled by route template), trailing
-//! slashes, body limits, panics turned into 500s and the JSON error body for
+//! slashes, body limits and body read deadlines (408), panics turned into 500s and the JSON error body for
 //! responses nobody gave one.
 
 use crate::error::{ErrorBody, default_message, error_response};
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use http_body::{Frame, SizeHint};
+use std::future::Future as _;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
@@ -29,7 +33,13 @@ pub(crate) struct Access {
 /// The whole application: `routes` (the service's own and the operational
 /// ones, with their fallback) served with or without a trailing slash,
 /// `docs` as they are, and the chassis middleware around both.
-pub(crate) fn wrap(routes: Router, docs: Router, access: Access, body_limit_bytes: usize) -> Router {
+pub(crate) fn wrap(
+    routes: Router,
+    docs: Option<Router>,
+    access: Access,
+    body_limit_bytes: usize,
+    body_read_timeout: Duration,
+) -> Router {
     // NormalizePath must see requests before the router does, so it wraps
     // `routes` as the fallback of an outer router. That outer router
     // matches the docs UI first: it needs its trailing slash (`/docs/` is
@@ -37,15 +47,111 @@ pub(crate) fn wrap(routes: Router, docs: Router, access: Access, body_limit_byte
     // which NormalizePath would trim into a redirect loop.
     let routes = routes.layer(middleware::from_fn(remember_route));
     Router::new()
-        .merge(docs)
+        .merge(docs.unwrap_or_default())
         .fallback_service(NormalizePath::trim_trailing_slash(routes))
         .layer(middleware::from_fn(remember_route))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(body_limit_bytes))
         .layer(middleware::map_response(json_errors))
+        .layer(middleware::from_fn_with_state(body_read_timeout, body_deadline))
         .layer(middleware::from_fn_with_state(access, access_log))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// The policy of JSON answers (and anything else that is not a page): load nothing.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The policy of the Swagger UI: its own scripts and styles (it sets inline
+/// style attributes), data: icons, and fetches of `/openapi.json`.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Security headers on every response of every listener. A service that
+/// sets its own (the frontend's pages) keeps its values: only absent
+/// headers are added.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let csp = if req.uri().path().starts_with("/docs") {
+        DOCS_CSP
+    } else {
+        API_CSP
+    };
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Give the request body `timeout` to arrive in full, counted from now (its
+/// head has arrived). A body that misses it makes the handler's read fail;
+/// whatever the handler answered then, the client gets 408 and the
+/// connection is closed, since the rest of the body is still on its way.
+async fn body_deadline(State(timeout): State<Duration>, req: Request, next: Next) -> Response {
+    let missed = Arc::new(AtomicBool::new(false));
+    let req = req.map(|inner| {
+        Body::new(DeadlineBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+            missed: missed.clone(),
+        })
+    });
+    let response = next.run(req).await;
+    if !missed.load(Ordering::SeqCst) {
+        return response;
+    }
+    let mut response = error_response(
+        StatusCode::REQUEST_TIMEOUT,
+        default_message(StatusCode::REQUEST_TIMEOUT),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// A request body that fails once its deadline passes.
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    missed: Arc<AtomicBool>,
+}
+
+/// The error a [`DeadlineBody`] ends with.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+struct BodyTimedOut;
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            this.missed.store(true, Ordering::SeqCst);
+            return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// What unknown paths of a JSON API answer: 404 with the JSON error body.

@@ -1,5 +1,7 @@
-//! The operational endpoints every service answers: `/healthz` (alive),
-//! `/readyz` (ready to take traffic), `/admin/version`, `/metrics`,
+//! The operational endpoints every service answers. On the public listener:
+//! `/healthz` (alive), `/readyz` (ready to take traffic) and
+//! `/admin/version`. On the admin listener, which no deployment publishes:
+//! `/healthz`, `/metrics` and, for services with an API description,
 //! `/openapi.json` and the Swagger UI under `/docs/`.
 
 use axum::extract::State;
@@ -36,19 +38,30 @@ pub(crate) struct Ops {
     pub(crate) shutting_down: Arc<AtomicBool>,
     pub(crate) ready: ReadyCheck,
     pub(crate) database: Option<crate::db::Database>,
-    pub(crate) openapi: Arc<OpenApi>,
+    pub(crate) openapi: Option<Arc<OpenApi>>,
 }
 
-/// `/healthz`, `/readyz`, `/admin/version`, `/metrics` and `/openapi.json`
-/// (paths without trailing slash: the chassis accepts both forms).
-pub(crate) fn routes(ops: Ops) -> Router {
+/// The public listener's `/healthz`, `/readyz` and `/admin/version` (paths
+/// without trailing slash: the chassis accepts both forms).
+pub(crate) fn public_routes(ops: Ops) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/admin/version", get(version))
-        .route("/metrics", get(render_metrics))
-        .route("/openapi.json", get(openapi_json))
         .with_state(ops)
+}
+
+/// The admin listener's `/healthz`, `/metrics` and, when the service has an
+/// API description, `/openapi.json`.
+pub(crate) fn admin_routes(ops: Ops) -> Router {
+    let routes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(render_metrics));
+    let routes = match ops.openapi.is_some() {
+        true => routes.route("/openapi.json", get(openapi_json)),
+        false => routes,
+    };
+    routes.with_state(ops)
 }
 
 /// The Swagger UI at `/docs/` (and a redirect from `/docs`), reading
@@ -100,6 +113,9 @@ async fn render_metrics(State(ops): State<Ops>) -> Response {
         .into_response()
 }
 
-async fn openapi_json(State(ops): State<Ops>) -> Json<OpenApi> {
-    Json(OpenApi::clone(&ops.openapi))
+async fn openapi_json(State(ops): State<Ops>) -> Response {
+    match &ops.openapi {
+        Some(openapi) => Json(OpenApi::clone(openapi)).into_response(),
+        None => crate::middleware::not_found().await,
+    }
 }

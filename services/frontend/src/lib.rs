@@ -237,12 +237,8 @@ impl Application {
             name: NAME,
             config: config.server.clone(),
             api,
-            openapi: utoipa::openapi::OpenApiBuilder::new()
-                .info(utoipa::openapi::Info::new(
-                    "MyThoughts frontend (HTML pages, no JSON API)",
-                    "1",
-                ))
-                .build(),
+            // HTML pages only: no API description, no docs.
+            openapi: None,
             ready,
             not_found: Some(axum::routing::any(error::not_found)),
             database: None,
@@ -255,6 +251,11 @@ impl Application {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.server.port()
+    }
+
+    /// The admin listener's port (metrics, API docs).
+    pub fn admin_port(&self) -> u16 {
+        self.server.admin_port()
     }
 
     /// Serve until `shutdown` is cancelled, then drain and return.

@@ -198,6 +198,11 @@ impl Application {
         self.server.port()
     }
 
+    /// The admin listener's port (metrics, API docs).
+    pub fn admin_port(&self) -> u16 {
+        self.server.admin_port()
+    }
+
     /// Serve until `shutdown` is cancelled, then drain, close the database
     /// (checkpointing SQLite's WAL into the main file) and return.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {

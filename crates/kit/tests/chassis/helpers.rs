@@ -63,7 +63,7 @@ pub(crate) fn service(config: ServerConfig, readiness: &Readiness) -> Service {
         name: "kit-test",
         config,
         api,
-        openapi: utoipa::openapi::OpenApi::default(),
+        openapi: Some(utoipa::openapi::OpenApi::default()),
         ready: ready_check(move || {
             let verdict = check.get();
             async move { verdict }
@@ -82,11 +82,24 @@ pub(crate) fn config() -> ServerConfig {
     config
 }
 
-/// The complete application of a test service, for `oneshot`.
+/// The complete public application of a test service, for `oneshot`.
 pub(crate) async fn app() -> (Router, Readiness) {
     let readiness = Readiness::default();
     let server = Server::bind(service(config(), &readiness)).await.expect("bound");
     (server.router(), readiness)
+}
+
+/// The admin application of a test service (metrics, API docs), for `oneshot`.
+pub(crate) async fn admin_app() -> Router {
+    apps().await.1
+}
+
+/// The public and the admin application of one test service, for `oneshot`.
+pub(crate) async fn apps() -> (Router, Router) {
+    let server = Server::bind(service(config(), &Readiness::default()))
+        .await
+        .expect("bound");
+    (server.router(), server.admin_router())
 }
 
 /// A response, read whole.

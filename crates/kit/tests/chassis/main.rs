@@ -7,3 +7,4 @@ mod input;
 mod lifecycle;
 mod middleware;
 mod ops;
+mod slow_clients;

@@ -1,7 +1,10 @@
-//! `/healthz`, `/readyz`, `/admin/version`, `/metrics`, `/openapi.json`, `/docs/`.
+//! `/healthz`, `/readyz`, `/admin/version` on the public listener;
+//! `/metrics`, `/openapi.json`, `/docs/` on the admin listener only; the
+//! security headers on every response of both.
 
-use crate::helpers::{COMMIT, VERSION, app, get_path};
+use crate::helpers::{COMMIT, Readiness, VERSION, admin_app, app, apps, config, get_path, service};
 use axum::http::StatusCode;
+use kit::server::Server;
 use serde_json::json;
 
 #[tokio::test]
@@ -41,10 +44,10 @@ async fn admin_version_answers_with_and_without_the_trailing_slash() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_template_with_help_lines() {
-    let (app, _) = app().await;
+    let (app, admin) = apps().await;
     assert_eq!(get_path(&app, "/api/items/7").await.status, StatusCode::OK);
     assert_eq!(get_path(&app, "/api/items/8/").await.status, StatusCode::OK);
-    let r = get_path(&app, "/metrics").await;
+    let r = get_path(&admin, "/metrics").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.header("content-type").starts_with("text/plain"), "{:?}", r.headers);
     let text = r.text();
@@ -59,7 +62,7 @@ async fn metrics_count_requests_by_route_template_with_help_lines() {
 
 #[tokio::test]
 async fn the_openapi_description_carries_the_service_version_with_or_without_slash() {
-    let (app, _) = app().await;
+    let app = admin_app().await;
     for path in ["/openapi.json", "/openapi.json/"] {
         let r = get_path(&app, path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
@@ -69,7 +72,7 @@ async fn the_openapi_description_carries_the_service_version_with_or_without_sla
 
 #[tokio::test]
 async fn the_docs_ui_keeps_its_trailing_slash_and_its_relative_assets_load() {
-    let (app, _) = app().await;
+    let app = admin_app().await;
     let page = get_path(&app, "/docs/").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
@@ -89,4 +92,67 @@ async fn the_docs_ui_keeps_its_trailing_slash_and_its_relative_assets_load() {
     let bare = get_path(&app, "/docs").await;
     assert!(bare.status.is_redirection(), "{}", bare.status);
     assert_eq!(bare.header("location"), "/docs/");
+}
+
+#[tokio::test]
+async fn the_public_listener_answers_404_for_metrics_and_api_docs() {
+    let (app, _) = app().await;
+    for path in ["/metrics", "/openapi.json", "/docs/", "/docs", "/docs/swagger-ui.css"] {
+        let r = get_path(&app, path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.json(), json!({"message": "Not found"}), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_admin_listener_serves_health_and_metrics_but_not_the_api() {
+    let admin = admin_app().await;
+    assert_eq!(get_path(&admin, "/healthz").await.status, StatusCode::OK);
+    assert_eq!(get_path(&admin, "/metrics").await.status, StatusCode::OK);
+    for path in ["/api/items/1", "/readyz", "/admin/version/"] {
+        assert_eq!(get_path(&admin, path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_service_without_an_api_description_has_metrics_but_no_docs() {
+    let mut svc = service(config(), &Readiness::default());
+    svc.openapi = None;
+    let admin = Server::bind(svc).await.expect("bound").admin_router();
+    assert_eq!(get_path(&admin, "/metrics").await.status, StatusCode::OK);
+    for path in ["/openapi.json", "/docs/", "/docs"] {
+        assert_eq!(get_path(&admin, path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn every_response_of_both_listeners_carries_the_security_headers() {
+    let (app, admin) = apps().await;
+    let replies = [
+        ("admin /docs/", get_path(&admin, "/docs/").await),
+        ("admin /metrics", get_path(&admin, "/metrics").await),
+        ("admin 404", get_path(&admin, "/nothing").await),
+        ("public /healthz", get_path(&app, "/healthz").await),
+        ("public 404", get_path(&app, "/metrics").await),
+        ("public 500", get_path(&app, "/api/panic").await),
+    ];
+    for (what, r) in &replies {
+        assert_eq!(r.header("x-content-type-options"), "nosniff", "{what}");
+        assert_eq!(r.header("x-frame-options"), "DENY", "{what}");
+        assert_eq!(r.header("referrer-policy"), "no-referrer", "{what}");
+        let csp = r.header("content-security-policy");
+        assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    }
+    assert!(
+        replies[0]
+            .1
+            .header("content-security-policy")
+            .contains("script-src 'self'")
+    );
+    assert!(
+        replies[1]
+            .1
+            .header("content-security-policy")
+            .starts_with("default-src 'none'")
+    );
 }

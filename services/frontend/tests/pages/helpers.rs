@@ -16,6 +16,8 @@ pub(crate) fn config(users_url: &str, thoughts_url: &str) -> Config {
 pub(crate) struct Frontend {
     /// Its base URL.
     pub(crate) base: String,
+    /// Its admin listener's base URL (metrics).
+    pub(crate) admin: String,
     stop: CancellationToken,
 }
 
@@ -31,9 +33,10 @@ pub(crate) async fn start_frontend(config: Config) -> Frontend {
         .await
         .unwrap_or_else(|e| panic!("frontend: {e}"));
     let base = format!("http://127.0.0.1:{}", app.port());
+    let admin = format!("http://127.0.0.1:{}", app.admin_port());
     let stop = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(stop.clone()));
-    Frontend { base, stop }
+    Frontend { base, admin, stop }
 }
 
 /// A frontend and its two stub backends, all ready.

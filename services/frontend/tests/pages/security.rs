@@ -225,3 +225,33 @@ async fn a_signed_out_visitor_posting_a_form_without_a_token_is_refused_not_redi
     assert_eq!(redirected.status, StatusCode::SEE_OTHER);
     assert_eq!(redirected.location(), Some("/login/"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_on_the_admin_port_only_and_the_frontend_serves_no_api_docs() {
+    let app = TestApp::start().await;
+    let client = reqwest::Client::new();
+    let get = |url: String| {
+        let client = client.clone();
+        async move { client.get(url).send().await.expect("sent") }
+    };
+    let metrics = get(format!("{}/metrics", app.frontend.admin)).await;
+    assert_eq!(metrics.status(), StatusCode::OK);
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(metrics.headers()[name], value, "{name}");
+    }
+    assert!(metrics.headers().contains_key("content-security-policy"));
+    assert!(metrics.text().await.expect("text").contains("http_requests_total"));
+    for path in ["/openapi.json", "/docs/"] {
+        let r = get(format!("{}{path}", app.frontend.admin)).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "admin {path}");
+    }
+    for path in ["/metrics", "/openapi.json", "/docs/"] {
+        let r = get(format!("{}{path}", app.frontend.base)).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "public {path}");
+        assert!(r.headers().contains_key("content-security-policy"), "public {path}");
+    }
+}

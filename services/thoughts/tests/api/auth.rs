@@ -275,11 +275,11 @@ async fn with_an_issuer_configured_only_tokens_naming_it_are_accepted() {
     assert_eq!(r.status(), StatusCode::CREATED);
 }
 
-/// The value of `tokens_rejected_total{reason="<reason>"}` on `/metrics`.
+/// The value of `tokens_rejected_total{reason="<reason>"}` on the admin listener's `/metrics`.
 async fn rejected(app: &crate::helpers::TestApp, reason: &str) -> f64 {
     let metrics = app
         .client
-        .get(app.url("/metrics"))
+        .get(format!("{}/metrics", app.admin))
         .send()
         .await
         .expect("sent")

@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 /// A running thoughts service with a fresh database.
 pub(crate) struct TestApp {
     pub(crate) base: String,
+    /// The admin listener's base URL (metrics, API docs).
+    pub(crate) admin: String,
     pub(crate) client: reqwest::Client,
     /// The typed client other services use, for set-up steps.
     pub(crate) api: thoughts_api::Client,
@@ -37,12 +39,14 @@ pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut thoughts
         .await
         .unwrap_or_else(|e| panic!("thoughts service failed to start: {e}"));
     let base = format!("http://127.0.0.1:{}", app.port());
+    let admin = format!("http://127.0.0.1:{}", app.admin_port());
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     testkit::wait_ready(&base).await;
     TestApp {
         api: thoughts_api::Client::new(&base, Duration::from_secs(2), Duration::from_secs(30)).expect("client"),
         base,
+        admin,
         client: reqwest::Client::new(),
         shutdown,
         server: Some(server),

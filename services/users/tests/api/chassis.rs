@@ -116,7 +116,7 @@ async fn operational_endpoints_answer() {
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let metrics = app
         .client
-        .get(format!("{}/metrics", app.base))
+        .get(format!("{}/metrics", app.admin))
         .send()
         .await
         .expect("sent")
@@ -135,7 +135,7 @@ async fn operational_endpoints_answer() {
     }
     let spec: Value = app
         .client
-        .get(format!("{}/openapi.json", app.base))
+        .get(format!("{}/openapi.json", app.admin))
         .send()
         .await
         .expect("sent")
@@ -146,7 +146,7 @@ async fn operational_endpoints_answer() {
     assert!(spec["paths"]["/api/login/"].is_object());
     let docs = app
         .client
-        .get(format!("{}/docs/", app.base))
+        .get(format!("{}/docs/", app.admin))
         .send()
         .await
         .expect("sent");
@@ -156,6 +156,16 @@ async fn operational_endpoints_answer() {
         !html.contains("cdn") && !html.contains("unpkg"),
         "docs must work offline"
     );
+    // Only the admin listener, which no deployment publishes, serves them.
+    for path in ["/metrics", "/openapi.json", "/docs/"] {
+        let public = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(public.status(), StatusCode::NOT_FOUND, "public {path}");
+    }
 }
 
 fn run_binary(envs: &[(&str, &str)]) -> std::process::Output {
