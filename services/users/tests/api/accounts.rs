@@ -156,7 +156,7 @@ async fn sign_ups_from_many_addresses_stop_at_the_global_ceiling() {
     assert!((1..=12).contains(&retry), "{retry}");
     let metrics = app
         .client
-        .get(format!("{}/metrics", app.base))
+        .get(format!("{}/metrics", app.admin))
         .send()
         .await
         .expect("sent");
