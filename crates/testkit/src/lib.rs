@@ -342,6 +342,49 @@ pub async fn wait_ready(base: &str) {
     }
 }
 
+/// A service running in a task of the test's runtime: cancelled when
+/// dropped, or stopped and awaited with [`Running::stop`].
+#[derive(Debug)]
+pub struct Running {
+    shutdown: tokio_util::sync::CancellationToken,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// Run `serve(token)` (an application's `run_until_stopped`) in a task.
+    pub fn spawn<F, Fut>(serve: F) -> Self
+    where
+        F: FnOnce(tokio_util::sync::CancellationToken) -> Fut,
+        Fut: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+    {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(serve(shutdown.clone()));
+        Self {
+            shutdown,
+            task: Some(task),
+        }
+    }
+
+    /// Shut the service down as SIGTERM would (cancel its token) and wait,
+    /// at most 30 s, until it has returned; panics if it failed.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        let task = self.task.take().expect("the service is stopped once");
+        match tokio::time::timeout(Duration::from_secs(30), task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("the service stopped with an error: {e}"),
+            Ok(Err(e)) => panic!("the service task failed: {e}"),
+            Err(_) => panic!("the service did not stop within 30 s"),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
 /// Generate a module with one test per engine:
 /// `both_engines!(async fn name(engine) { ... })` gives `name::sqlite` and
 /// `name::postgres`.

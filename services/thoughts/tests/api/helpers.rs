@@ -5,7 +5,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 pub(crate) use testkit::Engine;
-use tokio_util::sync::CancellationToken;
 
 /// A running thoughts service with a fresh database.
 pub(crate) struct TestApp {
@@ -15,16 +14,8 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     /// The typed client other services use, for set-up steps.
     pub(crate) api: thoughts_api::Client,
-    shutdown: CancellationToken,
-    /// The task running `run_until_stopped`, until [`TestApp::stop`] awaits it.
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    server: testkit::Running,
     db: testkit::TestDatabase,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
 }
 
 /// Start the service verifying with the test public key, changed by `adjust`.
@@ -40,16 +31,14 @@ pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut thoughts
         .unwrap_or_else(|e| panic!("thoughts service failed to start: {e}"));
     let base = format!("http://127.0.0.1:{}", app.port());
     let admin = format!("http://127.0.0.1:{}", app.admin_port());
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let server = testkit::Running::spawn(|token| app.run_until_stopped(token));
     testkit::wait_ready(&base).await;
     TestApp {
         api: thoughts_api::Client::new(&base, Duration::from_secs(2), Duration::from_secs(30)).expect("client"),
         base,
         admin,
         client: reqwest::Client::new(),
-        shutdown,
-        server: Some(server),
+        server,
         db,
     }
 }
@@ -98,17 +87,9 @@ impl TestApp {
         &self.db
     }
 
-    /// Shut the service down as SIGTERM would (cancel its token) and wait,
-    /// bounded, until `run_until_stopped` has returned.
+    /// Shut the service down as SIGTERM would and wait until it has stopped.
     pub(crate) async fn stop(&mut self) {
-        self.shutdown.cancel();
-        let server = self.server.take().expect("the service is stopped once");
-        match tokio::time::timeout(Duration::from_secs(30), server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => panic!("the service stopped with an error: {e}"),
-            Ok(Err(e)) => panic!("the service task failed: {e}"),
-            Err(_) => panic!("the service did not stop within 30 s"),
-        }
+        self.server.stop().await;
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

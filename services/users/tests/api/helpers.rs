@@ -4,7 +4,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
 pub(crate) use testkit::Engine;
-use tokio_util::sync::CancellationToken;
 
 /// A running users service with a fresh database.
 pub(crate) struct TestApp {
@@ -16,16 +15,8 @@ pub(crate) struct TestApp {
     pub(crate) api: users_api::Client,
     pub(crate) admin_username: String,
     pub(crate) admin_password: String,
-    shutdown: CancellationToken,
-    /// The task running `run_until_stopped`, until [`TestApp::stop`] awaits it.
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    server: testkit::Running,
     db: testkit::TestDatabase,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
 }
 
 /// Start the service with the default test configuration, changed by `adjust`.
@@ -46,8 +37,7 @@ pub(crate) async fn spawn_on(db: testkit::TestDatabase, adjust: impl FnOnce(&mut
         .unwrap_or_else(|e| panic!("users service failed to start: {e}"));
     let base = format!("http://127.0.0.1:{}", app.port());
     let admin = format!("http://127.0.0.1:{}", app.admin_port());
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let server = testkit::Running::spawn(|token| app.run_until_stopped(token));
     testkit::wait_ready(&base).await;
     TestApp {
         api: users_api::Client::new(&base, Duration::from_secs(2), Duration::from_secs(30)).expect("client"),
@@ -56,8 +46,7 @@ pub(crate) async fn spawn_on(db: testkit::TestDatabase, adjust: impl FnOnce(&mut
         client: reqwest::Client::new(),
         admin_username: "admin".into(),
         admin_password: admin_password.clone(),
-        shutdown,
-        server: Some(server),
+        server,
         db,
     }
 }
@@ -73,17 +62,9 @@ impl TestApp {
         &self.db
     }
 
-    /// Shut the service down as SIGTERM would (cancel its token) and wait,
-    /// bounded, until `run_until_stopped` has returned.
+    /// Shut the service down as SIGTERM would and wait until it has stopped.
     pub(crate) async fn stop(&mut self) {
-        self.shutdown.cancel();
-        let server = self.server.take().expect("the service is stopped once");
-        match tokio::time::timeout(Duration::from_secs(30), server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => panic!("the service stopped with an error: {e}"),
-            Ok(Err(e)) => panic!("the service task failed: {e}"),
-            Err(_) => panic!("the service did not stop within 30 s"),
-        }
+        self.server.stop().await;
     }
 
     /// POST a form to `path`, optionally with a `Bearer` token.
