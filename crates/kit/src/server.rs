@@ -89,6 +89,7 @@ pub struct Server {
     access: Access,
     drain: Duration,
     limits: Limits,
+    database: Option<crate::db::Database>,
 }
 
 impl Server {
@@ -115,7 +116,7 @@ impl Server {
             version_sha: config.version_sha.clone(),
             shutting_down: shutting_down.clone(),
             ready: service.ready,
-            database: service.database,
+            database: service.database.clone(),
             openapi,
         };
         let routes = service
@@ -157,6 +158,7 @@ impl Server {
             access,
             drain: Duration::from_secs(config.shutdown_drain_seconds),
             limits,
+            database: service.database,
         }
     }
 
@@ -185,11 +187,17 @@ impl Server {
     }
 
     /// Serve until `shutdown` is cancelled; then report not-ready, keep
-    /// serving for the drain period, stop accepting, and let in-flight
-    /// requests finish (bounded).
+    /// serving for the drain period, stop accepting, let in-flight requests
+    /// finish (bounded), and close the service's database (SQLite's WAL is
+    /// checkpointed into the main file).
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let span = crate::telemetry::service_span(self.access.service, &self.access.version);
-        self.serve(shutdown).instrument(span).await
+        let database = self.database.clone();
+        let served = self.serve(shutdown).instrument(span.clone()).await;
+        if let Some(db) = database {
+            db.close().instrument(span).await;
+        }
+        served
     }
 
     async fn serve(self, shutdown: CancellationToken) -> std::io::Result<()> {
@@ -201,6 +209,7 @@ impl Server {
             access,
             drain,
             limits,
+            database: _,
         } = self;
         let name = access.service;
         if let (Ok(addr), Ok(admin)) = (listener.local_addr(), admin_listener.local_addr()) {

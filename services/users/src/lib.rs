@@ -205,7 +205,6 @@ pub struct ApiDoc;
 /// A built, bound users service.
 pub struct Application {
     server: Server,
-    db: Database,
 }
 
 /// The PEM files named by `PUBLISHED_PUBLIC_KEY_PATHS`: each path is a file,
@@ -352,11 +351,10 @@ impl Application {
             config.server.clone(),
             routes::router(state),
             ApiDoc::openapi(),
-            db.clone(),
+            db,
         );
         Ok(Self {
             server: Server::bind(service).await?,
-            db,
         })
     }
 
@@ -373,8 +371,6 @@ impl Application {
     /// Serve until `shutdown` is cancelled, then drain, close the database
     /// (checkpointing SQLite's WAL into the main file) and return.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let served = self.server.run(shutdown).await;
-        self.db.close().await;
-        served
+        self.server.run(shutdown).await
     }
 }
