@@ -492,6 +492,12 @@ async fn a_visitor_uses_mythoughts_in_a_real_browser() {
         .await
         .expect("session");
 
+    // The audits run under the pages' CSP: scripts injected over WebDriver
+    // are not subject to it (Chromium), the page's own inline scripts are.
+    let csp = reqwest::get(format!("{base}/login/")).await.expect("sign-in page");
+    let csp = csp.headers()["content-security-policy"].to_str().expect("ASCII");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+
     // Signed out, home leads to the sign-in page; sign up from there.
     c.goto(&base).await.expect("goto");
     wait_for_path(&c, "/login/").await;
