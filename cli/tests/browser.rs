@@ -86,10 +86,14 @@ fn fetch_axe() -> Result<String, String> {
     Ok(source)
 }
 
-/// Runs axe-core in the page and hands back what the test needs of its result.
+/// Runs axe-core in the page (its default rules and the experimental ones,
+/// such as `link-in-text-block` and `focus-order-semantics`) and hands back
+/// what the test needs of its result.
 const RUN_AXE: &str = r#"
 const done = arguments[arguments.length - 1];
-axe.run(document).then(r => done({
+const experimental = {};
+axe.getRules(["experimental"]).forEach(r => { experimental[r.ruleId] = { enabled: true }; });
+axe.run(document, { rules: experimental }).then(r => done({
   violations: r.violations.map(v => ({
     id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
     nodes: v.nodes.map(n => ({ target: n.target.join(" "), html: n.html, summary: n.failureSummary })),
@@ -375,6 +379,21 @@ async fn tab_to(c: &fantoccini::Client, css: &str) {
     panic!("Tab never reached {css}");
 }
 
+/// The accessible name Chromium's accessibility tree gives the element `css`
+/// (WebDriver's Get Computed Label, which fantoccini does not wrap).
+async fn accessible_name(c: &fantoccini::Client, driver_url: &str, css: &str) -> String {
+    let session = c.session_id().await.expect("session id").expect("a session");
+    let element = c.find(Locator::Css(css)).await.expect(css).element_id();
+    let url = format!("{driver_url}/session/{session}/element/{element}/computedlabel");
+    let label: Value = reqwest::get(url)
+        .await
+        .expect("computed label")
+        .json()
+        .await
+        .expect("JSON");
+    label["value"].as_str().expect("a label").to_owned()
+}
+
 /// Whether the page fits the viewport's width: no sideways scrolling, and
 /// every visible control within the width.
 const FITS: &str = r#"
@@ -544,6 +563,14 @@ async fn a_visitor_uses_mythoughts_in_a_real_browser() {
     assert!(page.contains("Hello from a real browser!"), "{page}");
     assert!(page.contains("just now"));
     audits.check(&c, "home with thoughts").await;
+    // The names a screen reader announces, from the browser's accessibility tree.
+    for (css, name) in [
+        ("#q", "Search thoughts"),
+        ("#text", "What are you thinking?"),
+        ("ol.thoughts li:first-child button.danger", "Delete this thought"),
+    ] {
+        assert_eq!(accessible_name(&c, &driver_url, css).await, name, "{css}");
+    }
 
     // Screenshots of the home page, as evidence: as it is, at 200 % zoom
     // (a 1100×900 window zoomed to 200 % lays out in 550×450 CSS pixels)
