@@ -42,7 +42,10 @@ def free_port():
 
 def start(binary, env, log_path):
     port = free_port()
-    full_env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "PORT": str(port), **env}
+    # The book's images each have their own network; here both services share
+    # one host, so each admin listener (ours, not the book's) takes a free port.
+    full_env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "PORT": str(port),
+                "ADMIN_HOST": "127.0.0.1", "ADMIN_PORT": "0", **env}
     log = open(log_path, "w")
     proc = subprocess.Popen([binary], env=full_env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
