@@ -5,7 +5,9 @@ our users-service and thoughts-service binaries, unchanged.
 It uses only what the book's code uses: `requests` with form-encoded bodies,
 `Authorization: Bearer <JWT>` headers, and PyJWT with an RS256 key for tokens.
 The services are configured with the book's variables only (PRIVATE_KEY_PATH
-and PUBLIC_KEY_PATH aside, which point at a key pair generated here).
+and PUBLIC_KEY_PATH aside, which point at a key pair generated here, and
+ADMIN_HOST/ADMIN_PORT, so that the two services' admin listeners, which the
+book has not, do not both claim the default port 9000).
 
 Usage: book_client.py TARGET_DIR [--postgres SOCKET_DIR]
 """
@@ -43,9 +45,10 @@ def free_port():
 def start(binary, env, log_path):
     port = free_port()
     # The book's images each have their own network; here both services share
-    # one host, so each admin listener (ours, not the book's) takes a free port.
+    # one host, so each admin listener (ours, not the book's) gets its own port.
+    admin_port = free_port()
     full_env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "PORT": str(port),
-                "ADMIN_HOST": "127.0.0.1", "ADMIN_PORT": "0", **env}
+                "ADMIN_HOST": "127.0.0.1", "ADMIN_PORT": str(admin_port), **env}
     log = open(log_path, "w")
     proc = subprocess.Popen([binary], env=full_env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -56,7 +59,7 @@ def start(binary, env, log_path):
                 raise SystemExit(f"{binary} exited with {proc.returncode}:\n{f.read()[-2000:]}")
         try:
             if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return proc, base
+                return proc, base, f"http://127.0.0.1:{admin_port}"
         except requests.ConnectionError:
             pass
         time.sleep(0.05)
@@ -83,14 +86,20 @@ def run(target, engine, tmp, private_pem, public_pem, pg_socket):
         users_db = {**base_env, "POSTGRES_DB": f"compat_users_{suffix}"}
         thoughts_db = {**base_env, "POSTGRES_DB": f"compat_thoughts_{suffix}"}
     admin_password = os.urandom(12).hex()
-    users, users_url = start(os.path.join(target, "users-service"), {
+    users, users_url, users_admin = start(os.path.join(target, "users-service"), {
         **users_db, "PRIVATE_KEY_PATH": os.path.join(key_dir, "private_key.pem"),
         "ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": admin_password,
         "VERSION_NAME": "compat", "VERSION_SHA": "abc123",
     }, os.path.join(tmp, f"users-{engine}.log"))
-    thoughts, thoughts_url = start(os.path.join(target, "thoughts-service"), {
-        **thoughts_db, "PUBLIC_KEY_PATH": os.path.join(key_dir, "public_key.pub"),
-    }, os.path.join(tmp, f"thoughts-{engine}.log"))
+    try:
+        thoughts, thoughts_url, thoughts_admin = start(os.path.join(target, "thoughts-service"), {
+            **thoughts_db, "PUBLIC_KEY_PATH": os.path.join(key_dir, "public_key.pub"),
+        }, os.path.join(tmp, f"thoughts-{engine}.log"))
+    except BaseException:
+        # Never leave the first service running when the second cannot start.
+        users.kill()
+        users.wait(timeout=30)
+        raise
     try:
         # --- Users backend, as the book's tests and frontend call it ---
         r = requests.post(f"{users_url}/api/login", data={"username": "admin", "password": admin_password})
@@ -147,6 +156,21 @@ def run(target, engine, tmp, private_pem, public_pem, pg_socket):
         check(r.status_code == 404 and "message" in r.json(), f"404: {r.status_code}")
         r = requests.get(f"{users_url}/admin/version/")
         check(r.json() == {"commit": "abc123", "version": "compat"}, f"version: {r.text}")
+
+        # A repeated parameter counts with its first value, as reqparse takes it.
+        r = requests.post(f"{thoughts_url}/api/me/thoughts/", data=[("text", "first value"), ("text", "second")],
+                          headers=header)
+        check(r.status_code == 201 and r.json()["text"] == "first value", f"repeated text: {r.text}")
+        r = requests.get(f"{thoughts_url}/api/thoughts/", params=[("search", "first value"), ("search", "BOOK")])
+        check(r.status_code == 200 and [t["text"] for t in r.json()] == ["first value"], f"repeated search: {r.text}")
+
+        # The book's spec and docs paths, on the admin listener.
+        for admin in (users_admin, thoughts_admin):
+            spec = requests.get(f"{admin}/openapi.json").json()
+            r = requests.get(f"{admin}/swagger.json")
+            check(r.status_code == 200 and r.json() == spec, f"{admin}/swagger.json: {r.status_code}")
+            r = requests.get(f"{admin}/")
+            check(r.status_code == 200 and "swagger-ui" in r.text, f"{admin}/ docs page: {r.status_code}")
     finally:
         for proc in (users, thoughts):
             proc.terminate()

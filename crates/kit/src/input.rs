@@ -15,6 +15,11 @@ pub const MISSING_PARAMETER: &str = "Missing required parameter in the JSON body
 /// Parameters of one request: the query string merged with the body (form or
 /// JSON object; the body wins when both name the same field).
 ///
+/// A parameter repeated in the query string or in a form body keeps its
+/// **first** value, as the book's parser (flask-restplus `reqparse`) does. A
+/// JSON object with a duplicate key keeps its last value, as `serde_json`
+/// and the book's `json.loads` both do.
+///
 /// Rejections use the JSON error shape: 400 for malformed JSON or non-scalar
 /// values, 413 for an oversized body, 415 for another body type.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,10 +32,14 @@ impl Params {
     }
 }
 
-fn merge_form(map: &mut BTreeMap<String, String>, bytes: &[u8]) {
+/// The parameters of a query string or form body; a repeated name keeps its
+/// first value (API.md: "the first value counts").
+fn form_params(bytes: &[u8]) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
     for (k, v) in form_urlencoded_pairs(bytes) {
-        map.insert(k, v);
+        map.entry(k).or_insert(v);
     }
+    map
 }
 
 fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
@@ -79,8 +88,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let mut map = BTreeMap::new();
-        merge_form(&mut map, req.uri().query().unwrap_or_default().as_bytes());
+        let mut map = form_params(req.uri().query().unwrap_or_default().as_bytes());
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -97,7 +105,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         })?;
         match content_type.as_deref() {
             _ if body.is_empty() => {}
-            Some("application/x-www-form-urlencoded") => merge_form(&mut map, &body),
+            Some("application/x-www-form-urlencoded") => map.extend(form_params(&body)),
             Some(ct) if ct == "application/json" || ct.ends_with("+json") => merge_json(&mut map, &body)?,
             _ => {
                 return Err(error_response(
@@ -158,6 +166,23 @@ mod tests {
             .await
             .expect("form");
         assert_eq!(p.get("a"), Some("b"));
+    }
+
+    #[tokio::test]
+    async fn a_repeated_form_or_query_name_keeps_its_first_value_and_json_its_last() {
+        let p = parse(request(
+            Some("application/x-www-form-urlencoded"),
+            "/?a=q1&a=q2&c=q1&c=q2",
+            "a=b1&a=b2",
+        ))
+        .await
+        .expect("form");
+        assert_eq!(p.get("a"), Some("b1"));
+        assert_eq!(p.get("c"), Some("q1"));
+        let json = parse(request(Some("application/json"), "/", r#"{"a":"j1","a":"j2"}"#))
+            .await
+            .expect("json");
+        assert_eq!(json.get("a"), Some("j2"));
     }
 
     #[tokio::test]

@@ -2,11 +2,12 @@
 //! `/healthz` (alive), `/readyz` (ready to take traffic) and
 //! `/admin/version`. On the admin listener, which no deployment publishes:
 //! `/healthz`, `/metrics` and, for services with an API description,
-//! `/openapi.json` and the Swagger UI under `/docs/`.
+//! `/openapi.json` and the Swagger UI under `/docs/`, with the book's paths for
+//! the same: `/swagger.json` and `/` (a redirect to `/docs/`).
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -52,13 +53,19 @@ pub(crate) fn public_routes(ops: Ops) -> Router {
 }
 
 /// The admin listener's `/healthz`, `/metrics` and, when the service has an
-/// API description, `/openapi.json`.
+/// API description, `/openapi.json` plus the book's `/swagger.json` (the same
+/// document) and `/` (its docs page, here a redirect to `/docs/`).
 pub(crate) fn admin_routes(ops: Ops) -> Router {
     let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics));
     let routes = match ops.openapi.is_some() {
-        true => routes.route("/openapi.json", get(openapi_json)),
+        true => routes
+            .route("/openapi.json", get(openapi_json))
+            .route("/swagger.json", get(openapi_json))
+            // The UI's assets are relative to `/docs/`, so `/` cannot serve
+            // the page itself without breaking them: it points there.
+            .route("/", get(|| async { Redirect::temporary("/docs/") })),
         false => routes,
     };
     routes.with_state(ops)

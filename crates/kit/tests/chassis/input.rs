@@ -44,12 +44,29 @@ async fn the_body_wins_over_the_query_string() {
 }
 
 #[tokio::test]
-async fn a_repeated_form_or_query_parameter_keeps_its_last_value() {
+async fn a_repeated_form_or_query_parameter_keeps_its_first_value() {
     let (app, _) = app().await;
     let form = post(&app, "/api/echo", "application/x-www-form-urlencoded", "a=first&a=last").await;
-    assert_eq!(form.json()["a"], "last");
+    assert_eq!(form.json()["a"], "first");
     let query = get_path(&app, "/api/echo?a=first&a=last").await;
-    assert_eq!(query.json()["a"], "last");
+    assert_eq!(query.json()["a"], "first");
+    // The body still wins over the query string, with its own first value.
+    let both = post(
+        &app,
+        "/api/echo?a=query&b=q1&b=q2",
+        "application/x-www-form-urlencoded",
+        "a=first&a=last",
+    )
+    .await;
+    assert_eq!(both.json(), json!({"a": "first", "b": "q1"}));
+}
+
+#[tokio::test]
+async fn a_json_object_with_a_repeated_key_keeps_its_last_value_as_python_does() {
+    let (app, _) = app().await;
+    let r = post(&app, "/api/echo", "application/json", r#"{"a": "first", "a": "last"}"#).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["a"], "last");
 }
 
 #[tokio::test]

@@ -95,9 +95,43 @@ async fn the_docs_ui_keeps_its_trailing_slash_and_its_relative_assets_load() {
 }
 
 #[tokio::test]
+async fn the_books_swagger_json_is_the_same_document_as_openapi_json() {
+    let app = admin_app().await;
+    let openapi = get_path(&app, "/openapi.json").await;
+    for path in ["/swagger.json", "/swagger.json/"] {
+        let swagger = get_path(&app, path).await;
+        assert_eq!(swagger.status, StatusCode::OK, "{path}");
+        assert!(
+            swagger.header("content-type").starts_with("application/json"),
+            "{path}: {:?}",
+            swagger.headers
+        );
+        assert_eq!(swagger.json(), openapi.json(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_books_docs_page_at_the_root_leads_to_the_docs_ui() {
+    let app = admin_app().await;
+    let root = get_path(&app, "/").await;
+    assert!(root.status.is_redirection(), "{}", root.status);
+    assert_eq!(root.header("location"), "/docs/");
+    let page = get_path(&app, root.header("location")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("swagger-ui"), "{}", page.text());
+}
+
+#[tokio::test]
 async fn the_public_listener_answers_404_for_metrics_and_api_docs() {
     let (app, _) = app().await;
-    for path in ["/metrics", "/openapi.json", "/docs/", "/docs", "/docs/swagger-ui.css"] {
+    for path in [
+        "/metrics",
+        "/openapi.json",
+        "/swagger.json",
+        "/docs/",
+        "/docs",
+        "/docs/swagger-ui.css",
+    ] {
         let r = get_path(&app, path).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(r.json(), json!({"message": "Not found"}), "{path}");
@@ -120,7 +154,7 @@ async fn a_service_without_an_api_description_has_metrics_but_no_docs() {
     svc.openapi = None;
     let admin = Server::bind(svc).await.expect("bound").admin_router();
     assert_eq!(get_path(&admin, "/metrics").await.status, StatusCode::OK);
-    for path in ["/openapi.json", "/docs/", "/docs"] {
+    for path in ["/openapi.json", "/swagger.json", "/", "/docs/", "/docs"] {
         assert_eq!(get_path(&admin, path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
 }

@@ -16,6 +16,9 @@ async fn sigterm_under_load_drains_without_failing_a_request_and_exits_0() {
         &[
             ("PORT", "0"),
             ("HOST", "127.0.0.1"),
+            // Not the default 9000, which another process may hold.
+            ("ADMIN_PORT", "0"),
+            ("ADMIN_HOST", "127.0.0.1"),
             ("PUBLIC_KEY_PATH", &public),
             ("DATA_DIR", &data_dir),
             ("SHUTDOWN_DRAIN_SECONDS", "1"),

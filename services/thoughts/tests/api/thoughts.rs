@@ -90,6 +90,26 @@ testkit::both_engines! {
         assert_eq!(app.get_list("/api/thoughts/").await.len(), 2, "bad input stored nothing");
     }
 
+    async fn a_repeated_parameter_counts_with_its_first_value_as_in_the_book(engine) {
+        let app = spawn(engine).await;
+        // API.md: "When a form or query parameter is repeated, the first value counts".
+        let r = app.client.post(app.url("/api/me/thoughts/"))
+            .header("authorization", bearer("bruce"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("text=first+thought&text=second+thought")
+            .send().await.expect("sent");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let posted: Value = r.json().await.expect("json");
+        assert_eq!(posted["text"], "first thought");
+        app.post_thought("bruce", "only the second").await;
+        let r = app.client.get(app.url("/api/thoughts/?search=first&search=second"))
+            .send().await.expect("sent");
+        assert_eq!(r.status(), StatusCode::OK);
+        let found: Vec<Value> = r.json().await.expect("json");
+        let texts: Vec<&str> = found.iter().map(|t| t["text"].as_str().expect("text")).collect();
+        assert_eq!(texts, ["first thought"]);
+    }
+
     async fn thoughts_can_be_posted_as_json_too(engine) {
         let app = spawn(engine).await;
         let r = app.client.post(app.url("/api/me/thoughts"))

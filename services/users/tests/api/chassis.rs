@@ -156,8 +156,23 @@ async fn operational_endpoints_answer() {
         !html.contains("cdn") && !html.contains("unpkg"),
         "docs must work offline"
     );
+    // The book's paths for the same: `/swagger.json` and the docs page at `/`.
+    let swagger: Value = app
+        .client
+        .get(format!("{}/swagger.json", app.admin))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(swagger, spec);
+    let root = app.client.get(format!("{}/", app.admin)).send().await.expect("sent");
+    assert_eq!(root.status(), StatusCode::OK);
+    assert_eq!(root.url().path(), "/docs/", "followed to the docs page");
+    assert!(root.text().await.expect("text").contains("swagger-ui"));
     // Only the admin listener, which no deployment publishes, serves them.
-    for path in ["/metrics", "/openapi.json", "/docs/"] {
+    for path in ["/metrics", "/openapi.json", "/swagger.json", "/docs/"] {
         let public = app
             .client
             .get(format!("{}{path}", app.base))
