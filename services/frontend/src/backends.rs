@@ -8,7 +8,7 @@ use crate::versions;
 use kit::client::ClientError;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -63,6 +63,15 @@ impl BackendState {
         !matches!(self, Self::Unavailable { .. })
     }
 
+    /// Which kind of state this is, to notice changes between checks.
+    fn kind(&self) -> u8 {
+        match self {
+            Self::Up { .. } => 0,
+            Self::Outdated { .. } => 1,
+            Self::Unavailable { .. } => 2,
+        }
+    }
+
     /// The JSON the `/readyz` body shows for it.
     pub fn to_json(&self) -> Value {
         match self {
@@ -75,17 +84,17 @@ impl BackendState {
     }
 }
 
-/// The backends the frontend calls, with their minimum versions, and
-/// whether each answered its previous check (to log changes once, not on
-/// every check).
+/// The backends the frontend calls, with their minimum versions, and the
+/// kind of state each had at its previous check (to log changes once, not
+/// on every check).
 #[derive(Clone)]
 pub struct Backends {
     users: users_api::Client,
     thoughts: thoughts_api::Client,
     min_users: Option<String>,
     min_thoughts: Option<String>,
-    /// Whether users, then thoughts, answered their previous check.
-    answered: Arc<[AtomicBool; 2]>,
+    /// [`BackendState::kind`] of users, then thoughts, at their previous check.
+    previous: Arc<[AtomicU8; 2]>,
 }
 
 impl Backends {
@@ -105,7 +114,7 @@ impl Backends {
             thoughts,
             min_users,
             min_thoughts,
-            answered: Arc::new([AtomicBool::new(true), AtomicBool::new(true)]),
+            previous: Arc::new([AtomicU8::new(0), AtomicU8::new(0)]),
         }
     }
 
@@ -130,27 +139,18 @@ impl Backends {
         let state = BackendState::from_answer(name, answer, minimum);
         let up = state.answered();
         metrics::gauge!(BACKEND_UP, "backend" => name).set(if up { 1.0 } else { 0.0 });
-        let was_up = self.answered[index].swap(up, Ordering::SeqCst);
-        match (&state, was_up) {
-            (BackendState::Unavailable { .. }, true) => {
-                tracing::warn!(
-                    backend = name,
-                    error = cause.as_deref().unwrap_or_default(),
-                    "backend unreachable"
-                );
+        if self.previous[index].swap(state.kind(), Ordering::SeqCst) != state.kind() {
+            match &state {
+                BackendState::Unavailable { .. } => {
+                    tracing::warn!(
+                        backend = name,
+                        error = cause.as_deref().unwrap_or_default(),
+                        "backend unreachable"
+                    );
+                }
+                BackendState::Outdated { message, .. } => tracing::warn!(backend = name, %message, "backend outdated"),
+                BackendState::Up { .. } => tracing::info!(backend = name, "backend answers again"),
             }
-            (BackendState::Unavailable { .. }, false) => {
-                tracing::debug!(
-                    backend = name,
-                    error = cause.as_deref().unwrap_or_default(),
-                    "backend still unreachable"
-                );
-            }
-            (_, false) => tracing::info!(backend = name, "backend answers again"),
-            (BackendState::Outdated { message, .. }, true) => {
-                tracing::debug!(backend = name, %message, "backend outdated")
-            }
-            (BackendState::Up { .. }, true) => {}
         }
         state
     }
