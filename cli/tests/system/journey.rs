@@ -117,6 +117,23 @@ async fn the_backends_are_reachable_on_their_own_ports_too() {
         let ready = client.get(format!("{base}/readyz")).send().await.expect("sent");
         assert_eq!(ready.status(), StatusCode::OK, "{base}");
     }
+    // The frontend's readiness names each backend it reached, with its version.
+    let body: serde_json::Value = client
+        .get(format!("{}/readyz", system.frontend))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    for backend in ["users", "thoughts"] {
+        assert_eq!(body["backends"][backend]["status"], "up", "{body}");
+        assert_eq!(
+            body["backends"][backend]["version"],
+            env!("CARGO_PKG_VERSION"),
+            "{body}"
+        );
+    }
     let list = client
         .get(format!("{}/api/thoughts/", system.urls.thoughts))
         .send()

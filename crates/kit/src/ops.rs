@@ -18,16 +18,46 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use utoipa::openapi::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-/// A readiness check: `Ok` when the service can take traffic, else the reason.
-pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+/// A readiness check: `Ok` when the service can take traffic (with what the
+/// `/readyz` body should say besides `"status": "ready"`), else the reason.
+pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Ready, String>> + Send>> + Send + Sync>;
 
-/// Build a [`ReadyCheck`] from an async closure.
-pub fn ready_check<F, Fut>(f: F) -> ReadyCheck
+/// What a passing readiness check adds to the 200 body of `/readyz`: fields
+/// beside `"status": "ready"` (the frontend lists its backends' states
+/// there). `()` converts to an empty one, so a check may return
+/// `Result<(), String>`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ready {
+    /// Extra fields of the body; a `status` field here is ignored.
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Ready {
+    /// Ready, with `key` set to `value` in the body.
+    pub fn with(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.details.insert(key.into(), value);
+        self
+    }
+}
+
+impl From<()> for Ready {
+    fn from((): ()) -> Self {
+        Self::default()
+    }
+}
+
+/// Build a [`ReadyCheck`] from an async closure returning `Result<(), String>`
+/// or `Result<Ready, String>`.
+pub fn ready_check<F, Fut, T>(f: F) -> ReadyCheck
 where
     F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
+    Fut: Future<Output = Result<T, String>> + Send + 'static,
+    T: Into<Ready>,
 {
-    Arc::new(move || Box::pin(f()))
+    Arc::new(move || {
+        let verdict = f();
+        Box::pin(async move { verdict.await.map(Into::into) })
+    })
 }
 
 /// What the operational endpoints know about their service.
@@ -92,7 +122,11 @@ async fn readyz(State(ops): State<Ops>) -> Response {
     // 1 when the last readiness check passed: flapping shows in its changes().
     metrics::gauge!("service_ready", "service" => ops.name).set(if verdict.is_ok() { 1.0 } else { 0.0 });
     match verdict {
-        Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Ok(ready) => {
+            let mut body = ready.details;
+            body.insert("status".to_owned(), json!("ready"));
+            Json(serde_json::Value::Object(body)).into_response()
+        }
         Err(reason) => {
             tracing::warn!(reason = %reason, "not ready");
             (

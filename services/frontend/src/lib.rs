@@ -5,8 +5,10 @@
 //! the users service holds (and revokes at sign-out); the only state is the
 //! in-memory list of sessions signed out here whose tokens are still live. It reaches the users and thoughts
 //! services through their typed clients over HTTP, with deadlines, and
-//! renders a clear page (503) when one of them is down.
+//! renders a clear page (503) when one of them is down; its `/readyz` stays
+//! 200 then, naming each backend's state in its body ([`backends`]).
 
+pub mod backends;
 pub mod error;
 pub mod pages;
 pub mod session;
@@ -20,7 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use clap::Parser;
 use kit::config::{ServerConfig, StartupError};
-use kit::ops::ready_check;
+use kit::ops::{Ready, ready_check};
 use kit::server::{Server, Service};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -198,41 +200,35 @@ fn bad_url(name: &str, url: &str) -> Result<(), StartupError> {
 /// A built, bound frontend service.
 pub struct Application {
     server: Server,
+    /// Checked every few seconds while serving, for `frontend_backend_up`.
+    backends: backends::Backends,
 }
 
 impl Application {
     /// Check the configuration, build the backend clients, bind the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let state = AppState::new(&config)?;
-        let (users, thoughts) = (state.users.clone(), state.thoughts.clone());
-        let api = router(state);
-        let (min_users, min_thoughts) = (
-            config.user_backend_min_version.clone(),
-            config.thoughts_backend_min_version.clone(),
-        );
-        let ready = ready_check(move || {
-            let (users, thoughts) = (users.clone(), thoughts.clone());
-            let (min_users, min_thoughts) = (min_users.clone(), min_thoughts.clone());
-            async move {
-                let (u, t) = tokio::join!(users.version(), thoughts.version());
-                // The reason is public: name the backend, log the details.
-                let (u, _) = u.map_err(|e| {
-                    tracing::warn!(error = %e, "users backend not ready");
-                    "users backend unavailable".to_owned()
-                })?;
-                let (t, _) = t.map_err(|e| {
-                    tracing::warn!(error = %e, "thoughts backend not ready");
-                    "thoughts backend unavailable".to_owned()
-                })?;
-                versions::check("users", &u, min_users.as_deref())?;
-                versions::check("thoughts", &t, min_thoughts.as_deref())
-            }
-        });
         let _ = kit::metrics::handle(); // describe after the recorder exists
         metrics::describe_counter!(
             "csrf_refused_total",
             "State-changing requests refused by the CSRF check"
         );
+        let backends = backends::Backends::new(
+            state.users.clone(),
+            state.thoughts.clone(),
+            config.user_backend_min_version.clone(),
+            config.thoughts_backend_min_version.clone(),
+        );
+        let api = router(state);
+        // Ready while the frontend itself can serve: a backend outage gives
+        // degraded pages, and must not take every replica out of its Service
+        // (the Ingress would then answer its own 503). The backends' states
+        // are in the body.
+        let probe = backends.clone();
+        let ready = ready_check(move || {
+            let probe = probe.clone();
+            async move { Ok::<_, String>(Ready::default().with("backends", probe.check().await)) }
+        });
         let service = Service {
             name: NAME,
             config: config.server.clone(),
@@ -245,6 +241,7 @@ impl Application {
         };
         Ok(Self {
             server: Server::bind(service).await?,
+            backends,
         })
     }
 
@@ -258,9 +255,13 @@ impl Application {
         self.server.admin_port()
     }
 
-    /// Serve until `shutdown` is cancelled, then drain and return.
+    /// Serve until `shutdown` is cancelled, then drain and return; check the
+    /// backends every [`backends::CHECK_INTERVAL`] meanwhile.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        self.server.run(shutdown).await
+        let checks = tokio::spawn(self.backends.check_until(shutdown.child_token()));
+        let served = self.server.run(shutdown).await;
+        checks.abort();
+        served
     }
 }
 

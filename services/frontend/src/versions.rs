@@ -1,4 +1,5 @@
-//! Backend version checks (the book's start-up check, as readiness here):
+//! Backend version checks (the book's start-up check, reported per backend
+//! in the body of `/readyz` here):
 //! versions compare numerically, part by part, never as strings.
 
 use std::cmp::Ordering;
@@ -42,7 +43,7 @@ mod tests {
     }
 
     #[test]
-    fn a_backend_older_than_the_minimum_is_not_ready() {
+    fn a_backend_older_than_the_minimum_fails_the_check() {
         assert!(check("thoughts", "0.9.9", Some("0.10.0")).is_err());
         assert!(check("thoughts", "0.10.0", Some("0.10.0")).is_ok());
         assert!(check("thoughts", "0.1.0", None).is_ok());

@@ -4,6 +4,7 @@
 
 use crate::helpers::{COMMIT, Readiness, VERSION, admin_app, app, apps, config, get_path, service};
 use axum::http::StatusCode;
+use kit::ops::{Ready, ready_check};
 use kit::server::Server;
 use serde_json::json;
 
@@ -30,6 +31,25 @@ async fn readyz_follows_the_check_and_gives_its_reason_when_it_fails() {
     );
     readiness.set(Ok(()));
     assert_eq!(get_path(&app, "/readyz").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_ready_check_can_add_details_to_the_200_body_but_not_change_its_status() {
+    let mut test_service = service(config(), &Readiness::default());
+    test_service.ready = ready_check(|| async {
+        Ok::<_, String>(
+            Ready::default()
+                .with("backends", json!({"db": {"status": "up"}}))
+                .with("status", json!("ignored")),
+        )
+    });
+    let app = Server::bind(test_service).await.expect("bound").router();
+    let r = get_path(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.json(),
+        json!({"status": "ready", "backends": {"db": {"status": "up"}}})
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! and works again when the backend is back, without restarting anything.
 //! (Moved from `cli/tests/system/degraded.rs`, on stub backends.)
 
-use crate::helpers::{TestApp, config, start_frontend};
+use crate::helpers::{Frontend, TestApp, config, start_frontend};
 use crate::stubs;
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
@@ -11,6 +11,27 @@ async fn readiness(base: &str) -> (StatusCode, serde_json::Value) {
     let response = reqwest::get(format!("{base}/readyz")).await.expect("sent");
     let status = response.status();
     (status, response.json().await.expect("json"))
+}
+
+/// Poll (`/readyz`, which checks the backends, then the admin listener's
+/// `/metrics`) until the exposition has `line`, for at most 5 seconds: a
+/// periodic check started before the change may land after a probe.
+async fn wait_for_metric(frontend: &Frontend, line: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        readiness(&frontend.base).await;
+        let metrics = reqwest::get(format!("{}/metrics", frontend.admin))
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text");
+        if metrics.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {line:?} in\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,19 +54,28 @@ async fn thoughts_down_gives_a_503_page_and_back_up_works_again() {
     assert!(search.body.contains("value=\"outage\""), "the query is kept");
     let user = b.get("/users/resilient/").await;
     assert_eq!(user.status, StatusCode::SERVICE_UNAVAILABLE);
-    let (status, reason) = readiness(&app.frontend.base).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(
-        reason["message"].as_str().expect("reason").contains("thoughts"),
-        "{reason}"
+    // The frontend itself stays ready (an orchestrator keeps it in its
+    // Service, so visitors get this page, not the Ingress's 503); its body
+    // and the gauge the alert reads say which backend is missing.
+    let (status, body) = readiness(&app.frontend.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ready", "{body}");
+    assert_eq!(
+        body["backends"]["thoughts"],
+        serde_json::json!({"status": "unavailable", "message": "thoughts backend unavailable"})
     );
+    assert_eq!(body["backends"]["users"]["status"], "up", "{body}");
+    wait_for_metric(&app.frontend, "frontend_backend_up{backend=\"thoughts\"} 0").await;
 
     // Back up on the same port: the frontend recovers by itself.
     app.thoughts.restart().await;
     let back = b.get("/").await;
     assert_eq!(back.status, StatusCode::OK);
     assert!(back.body.contains("before the outage"), "the list is shown again");
-    testkit::wait_ready(&app.frontend.base).await;
+    let (status, body) = readiness(&app.frontend.base).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["backends"]["thoughts"]["status"], "up", "{body}");
+    wait_for_metric(&app.frontend, "frontend_backend_up{backend=\"thoughts\"} 1").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,6 +121,10 @@ async fn users_down_makes_signing_in_a_503_with_a_message() {
         StatusCode::OK,
         "signed-in pages need no users service"
     );
+    let (status, body) = readiness(&app.frontend.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["backends"]["users"]["status"], "unavailable", "{body}");
+    assert_eq!(body["backends"]["thoughts"]["status"], "up", "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,28 +144,32 @@ async fn a_slow_backend_is_cut_off_at_the_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_requires_the_minimum_backend_versions() {
+async fn readiness_reports_each_backend_against_its_minimum_version() {
     let users = stubs::users().await;
     let (thoughts, _) = stubs::thoughts("0.1.0").await;
     let mut ok = config(&users.url(), &thoughts.url());
     ok.thoughts_backend_min_version = Some("0.0.9".into());
     let ok = start_frontend(ok).await;
-    testkit::wait_ready(&ok.base).await;
+    let (status, body) = readiness(&ok.base).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["backends"]["thoughts"],
+        serde_json::json!({"status": "up", "version": "0.1.0"})
+    );
 
     let mut too_new = config(&users.url(), &thoughts.url());
     too_new.thoughts_backend_min_version = Some("0.10.0".into());
     let too_new = start_frontend(too_new).await;
     let (status, body) = readiness(&too_new.base).await;
+    assert_eq!(status, StatusCode::OK, "the frontend itself can serve: {body}");
     assert_eq!(
-        status,
-        StatusCode::SERVICE_UNAVAILABLE,
+        body["backends"]["thoughts"],
+        serde_json::json!({
+            "status": "outdated",
+            "version": "0.1.0",
+            "message": "thoughts backend version 0.1.0 is older than the minimum 0.10.0"
+        }),
         "0.1.0 < 0.10.0 as versions (not as strings)"
     );
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("reason")
-            .contains("older than the minimum"),
-        "{body}"
-    );
+    assert_eq!(body["backends"]["users"]["status"], "up", "{body}");
 }
