@@ -26,10 +26,28 @@ use users_api::LoginResponse;
 )]
 pub async fn login(
     State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
+    client: ClientAddress,
     params: Params,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let [username, password] = required(&params, ["username", "password"])?;
+    let user = authenticate(&state, client, &params).await?;
+    let token = state
+        .signer
+        .issue(&user.username, user.is_admin)
+        .map_err(anyhow::Error::from)?;
+    Ok(Json(LoginResponse {
+        authorized: format!("Bearer {token}"),
+    }))
+}
+
+/// Who is signing in: the credentials checked under the login limits
+/// (validation 400, limits 429, the one 401 for an unknown user or a wrong
+/// password). `/api/login/` and `/api/sessions/` both start here.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    ClientAddress(client): ClientAddress,
+    params: &Params,
+) -> Result<store::UserRow, ApiError> {
+    let [username, password] = required(params, ["username", "password"])?;
     let username = Username::parse(username).map_err(|e| ApiError::field("username", e))?;
     let password = Password::parse(password).map_err(|e| ApiError::field("password", e))?;
     let attempt = match state.login_limiter.check(username.as_str(), client) {
@@ -57,13 +75,7 @@ pub async fn login(
         return Err(ApiError::InvalidCredentials);
     };
     attempt.succeeded();
-    let token = state
-        .signer
-        .issue(&user.username, user.is_admin)
-        .map_err(anyhow::Error::from)?;
     metrics::counter!("logins_total", "outcome" => "success").increment(1);
     tracing::info!(event = "login_succeeded", username = %user.username, "login succeeded");
-    Ok(Json(LoginResponse {
-        authorized: format!("Bearer {token}"),
-    }))
+    Ok(user)
 }

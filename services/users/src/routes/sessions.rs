@@ -74,21 +74,16 @@ pub async fn create_session(
     client: ClientAddress,
     params: Params,
 ) -> Result<Json<SessionResponse>, ApiError> {
-    // The book's login decides who this is (validation, rate limits, the
-    // one 401). Its two-day token is only read here, never handed out.
-    let Json(login) = login::login(State(state.clone()), client, params).await?;
-    let claims = state
-        .verifier
-        .verify_header(Some(&login.authorized))
-        .await
-        .map_err(|r| anyhow::anyhow!("a token just issued does not verify: {}", r.reason()))?;
+    // The book's login code decides who this is (validation, rate limits,
+    // the one 401).
+    let user = login::authenticate(&state, client, &params).await?;
     let session_id = random_token(16)?;
     let refresh = random_token(32)?;
     let lifetime = chrono::Duration::from_std(state.refresh_token_lifetime).context("refresh token lifetime")?;
     let expires = kit::time::now() + lifetime;
-    session_store::insert_session(&state.db, &token_hash(&refresh), &session_id, &claims.username, expires).await?;
-    tracing::info!(event = "session_started", username = %claims.username, "session started");
-    answer(&state, &claims.username, claims.admin, &session_id, refresh, expires)
+    session_store::insert_session(&state.db, &token_hash(&refresh), &session_id, &user.username, expires).await?;
+    tracing::info!(event = "session_started", username = %user.username, "session started");
+    answer(&state, &user.username, user.is_admin, &session_id, refresh, expires)
 }
 
 /// Renew a session: field `refresh` → 200 with a new short token and a new
