@@ -277,15 +277,7 @@ async fn with_an_issuer_configured_only_tokens_naming_it_are_accepted() {
 
 /// The value of `tokens_rejected_total{reason="<reason>"}` on the admin listener's `/metrics`.
 async fn rejected(app: &crate::helpers::TestApp, reason: &str) -> f64 {
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     let label = format!("reason=\"{reason}\"");
     metrics
         .lines()

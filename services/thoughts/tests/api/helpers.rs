@@ -82,6 +82,13 @@ pub(crate) fn admin_bearer(username: &str) -> String {
 }
 
 impl TestApp {
+    /// The Prometheus text of the admin listener's `/metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.admin);
+        let r = self.client.get(url).send().await.expect("sent");
+        r.text().await.expect("text")
+    }
+
     /// The service's database (its SQLite file, for tests that inspect it).
     pub(crate) fn database(&self) -> &testkit::TestDatabase {
         &self.db

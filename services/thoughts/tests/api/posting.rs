@@ -50,7 +50,7 @@ testkit::both_engines! {
             .await
             .expect("json");
         assert_eq!(stored.len(), acknowledged, "every acknowledged post is stored, no refused one");
-        let metrics = app.client.get(format!("{}/metrics", app.admin)).send().await.expect("sent").text().await.expect("text");
+        let metrics = app.metrics().await;
         assert!(
             metrics.lines().any(|l| l.starts_with("thoughts_rate_limited_total") && !l.ends_with(" 0")),
             "refusals are counted: {metrics}"

@@ -154,13 +154,7 @@ async fn sign_ups_from_many_addresses_stop_at_the_global_ceiling() {
     );
     let retry: u64 = retry_after.expect("a Retry-After").parse().expect("seconds");
     assert!((1..=12).contains(&retry), "{retry}");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin))
-        .send()
-        .await
-        .expect("sent");
-    let text = metrics.text().await.expect("text");
+    let text = app.metrics().await;
     assert!(
         text.lines()
             .any(|l| l.starts_with("signups_rate_limited_total{") && l.contains("limit=\"global\"")),

@@ -114,15 +114,7 @@ async fn operational_endpoints_answer() {
         .await
         .expect("sent");
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/api/login\""), "{metrics}");
     // Help texts come from where each metric is recorded (kit, tokens, users).

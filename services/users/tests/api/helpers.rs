@@ -57,6 +57,13 @@ pub(crate) async fn spawn(engine: Engine) -> TestApp {
 }
 
 impl TestApp {
+    /// The Prometheus text of the admin listener's `/metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.admin);
+        let r = self.client.get(url).send().await.expect("sent");
+        r.text().await.expect("text")
+    }
+
     /// The service's database (its SQLite file, for tests that inspect it).
     pub(crate) fn database(&self) -> &testkit::TestDatabase {
         &self.db
