@@ -7,7 +7,7 @@
 //! and `outgoing_breaker_state{target}` (0 closed, 1 half-open, 2 open).
 //!
 //! How a call fails ([`ApiClient::send`], settings in
-//! [`OutgoingConfig`](crate::config::OutgoingConfig)):
+//! [`OutgoingConfig`]):
 //!
 //! - The whole call, every attempt and backoff included, ends by its
 //!   deadline (`timeout` of [`ApiClient::new`]).
