@@ -61,11 +61,12 @@ testkit::both_engines! {
         let boolean = post(json!({"username": "bruce", "password": true})).await;
         assert_eq!(boolean.status(), StatusCode::BAD_REQUEST);
         // A username may still come as a number, as the book's parser takes it.
-        let created = post(json!({"username": 1234, "password": "a strong password"})).await;
+        let strong = "a strong password";
+        let created = post(json!({"username": 1234, "password": strong})).await;
         assert_eq!(created.status(), StatusCode::CREATED);
         assert_eq!(created.json::<Value>().await.expect("json")["username"], "1234");
         let login = app.client.post(format!("{}/api/login/", app.base))
-            .json(&json!({"username": 1234, "password": "a strong password"})).send().await.expect("sent");
+            .json(&json!({"username": 1234, "password": strong})).send().await.expect("sent");
         assert_eq!(login.status(), StatusCode::OK);
     }
 }
