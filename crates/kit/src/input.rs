@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a required parameter that is absent is reported with (the field's
 /// entry in a validation error), as the book's request parser words it.
@@ -20,15 +20,29 @@ pub const MISSING_PARAMETER: &str = "Missing required parameter in the JSON body
 /// JSON object with a duplicate key keeps its last value, as `serde_json`
 /// and the book's `json.loads` both do.
 ///
+/// A JSON number or boolean counts as its JSON text (`5` as `"5"`), as the
+/// book's parser converts them; [`Params::is_text`] tells such a value from
+/// one sent as text. A JSON `null` counts as absent.
+///
 /// Rejections use the JSON error shape: 400 for malformed JSON or non-scalar
 /// values, 413 for an oversized body, 415 for another body type.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(BTreeMap<String, String>);
+pub struct Params {
+    values: BTreeMap<String, String>,
+    /// Names whose value came as a JSON number or boolean.
+    from_json_scalar: BTreeSet<String>,
+}
 
 impl Params {
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// False when the value of `name` came as a JSON number or boolean
+    /// rather than as text (a JSON string, a form field, the query string).
+    pub fn is_text(&self, name: &str) -> bool {
+        !self.from_json_scalar.contains(name)
     }
 }
 
@@ -47,7 +61,7 @@ fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).unwrap_or_default()
 }
 
-fn merge_json(map: &mut BTreeMap<String, String>, bytes: &[u8]) -> Result<(), Response> {
+fn merge_json(params: &mut Params, bytes: &[u8]) -> Result<(), Response> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
@@ -61,21 +75,22 @@ fn merge_json(map: &mut BTreeMap<String, String>, bytes: &[u8]) -> Result<(), Re
     };
     let mut errors = BTreeMap::new();
     for (k, v) in object {
-        match v {
+        let scalar = match v {
             serde_json::Value::String(s) => {
-                map.insert(k, s);
+                params.from_json_scalar.remove(&k);
+                params.values.insert(k, s);
+                continue;
             }
-            serde_json::Value::Number(n) => {
-                map.insert(k, n.to_string());
-            }
-            serde_json::Value::Bool(b) => {
-                map.insert(k, b.to_string());
-            }
-            serde_json::Value::Null => {}
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Null => continue,
             _ => {
                 errors.insert(k, "must be a string".to_owned());
+                continue;
             }
-        }
+        };
+        params.from_json_scalar.insert(k.clone());
+        params.values.insert(k, scalar);
     }
     if errors.is_empty() {
         Ok(())
@@ -88,7 +103,10 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let mut map = form_params(req.uri().query().unwrap_or_default().as_bytes());
+        let mut params = Self {
+            values: form_params(req.uri().query().unwrap_or_default().as_bytes()),
+            from_json_scalar: BTreeSet::new(),
+        };
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -105,8 +123,8 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         })?;
         match content_type.as_deref() {
             _ if body.is_empty() => {}
-            Some("application/x-www-form-urlencoded") => map.extend(form_params(&body)),
-            Some(ct) if ct == "application/json" || ct.ends_with("+json") => merge_json(&mut map, &body)?,
+            Some("application/x-www-form-urlencoded") => params.values.extend(form_params(&body)),
+            Some(ct) if ct == "application/json" || ct.ends_with("+json") => merge_json(&mut params, &body)?,
             _ => {
                 return Err(error_response(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -115,7 +133,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                 .into_response());
             }
         }
-        Ok(Self(map))
+        Ok(params)
     }
 }
 
@@ -156,6 +174,7 @@ mod tests {
         .expect("json");
         assert_eq!(json.get("a"), Some("x"));
         assert_eq!(json.get("n"), Some("3"));
+        assert!(json.is_text("a") && !json.is_text("n"), "a number is not text");
         let query = parse(request(None, "/?a=q", "")).await.expect("query");
         assert_eq!(query.get("a"), Some("q"));
     }

@@ -28,6 +28,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod server;
 pub mod telemetry;

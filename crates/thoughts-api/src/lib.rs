@@ -20,10 +20,11 @@ pub struct Thought {
     pub timestamp: NaiveDateTime,
 }
 
-/// Input of `POST /api/me/thoughts/`.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+/// Input of `POST /api/me/thoughts/`. The service's OpenAPI document states
+/// the rules (`thoughts::openapi`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewThought {
-    /// 1–250 characters after trimming.
+    /// 1–250 characters, not blank, stored as sent.
     pub text: String,
 }
 

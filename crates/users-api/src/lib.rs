@@ -18,8 +18,9 @@ pub struct User {
     pub creation: NaiveDateTime,
 }
 
-/// Login and account-creation input (form, JSON or query string).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+/// Login and account-creation input (form, JSON or query string). The
+/// service's OpenAPI document states the rules (`users::openapi`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Credentials {
     /// 1–50 characters, no control characters.
     pub username: String,
@@ -51,7 +52,7 @@ pub struct SessionResponse {
 }
 
 /// *(ext)* Input of `POST /api/sessions/refresh` and `/api/sessions/revoke`.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshRequest {
     /// The refresh token a session answer gave.
     pub refresh: String,

@@ -110,6 +110,16 @@ impl SearchNeedle {
     }
 }
 
+/// A non-negative integer written in decimal digits only (no sign, no
+/// spaces: what the OpenAPI document's `integer` parameters are), at most
+/// `i64::MAX`.
+pub fn decimal(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 /// The order of a list, by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
@@ -145,16 +155,14 @@ impl Page {
     ) -> Result<Self, (&'static str, &'static str)> {
         let limit = match limit {
             None => cap,
-            Some(s) => match s.trim().parse::<u32>() {
-                Ok(n) if (1..=Self::MAX_LIMIT).contains(&n) => n,
+            Some(s) => match decimal(s) {
+                Some(n) if (1..=i64::from(Self::MAX_LIMIT)).contains(&n) => n as u32,
                 _ => return Err(("limit", "must be an integer from 1 to 1000")),
             },
         };
-        let id = |s: &str, field: &'static str| match s.trim().parse::<i64>() {
-            Ok(n) if n >= 0 => Ok(n),
-            _ => Err((field, "must be a thought id (a non-negative integer)")),
-        };
-        match order.map(str::trim) {
+        let id =
+            |s: &str, field: &'static str| decimal(s).ok_or((field, "must be a thought id (a non-negative integer)"));
+        match order {
             None | Some("" | "asc") => {
                 if before.is_some() {
                     return Err(("before", "only with order=desc (use after for ascending pages)"));
@@ -266,6 +274,21 @@ mod tests {
             "after needs ascending order"
         );
         assert!(page(None, Some("sideways"), None, None).is_err());
+    }
+
+    #[test]
+    fn paging_numbers_are_decimal_digits_and_orders_exact_words() {
+        let page = |limit, order, after, before| Page::parse(limit, order, after, before, 1000);
+        assert_eq!(page(Some("0010"), None, None, None).map(|p| p.limit), Ok(10));
+        for odd in ["+5", " 5", "5 ", "-1", "5.0", "", "1e2"] {
+            assert!(page(Some(odd), None, None, None).is_err(), "limit {odd:?}");
+            assert!(page(None, None, Some(odd), None).is_err(), "after {odd:?}");
+        }
+        assert!(page(None, None, Some("9223372036854775808"), None).is_err(), "past i64");
+        for odd in [" desc", "DESC", "asc "] {
+            assert!(page(None, Some(odd), None, None).is_err(), "order {odd:?}");
+        }
+        assert_eq!(decimal("9223372036854775807"), Some(i64::MAX));
     }
 
     proptest! {

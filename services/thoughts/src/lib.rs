@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod domain;
 pub mod error;
+pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod store;
@@ -15,6 +16,7 @@ use axum::extract::FromRef;
 use clap::Parser;
 use kit::config::{DatabaseConfig, OutgoingConfig, ServerConfig, StartupError};
 use kit::db::Database;
+use kit::openapi::BearerScheme;
 use kit::server::{Server, Service};
 use std::time::Duration;
 use tokens::{Verifier, VerifierConfig};
@@ -123,7 +125,12 @@ impl FromRef<AppState> for kit::address::TrustedProxies {
         routes::thoughts::get_thought,
         routes::admin::delete_thought,
     ),
-    components(schemas(thoughts_api::Thought, thoughts_api::NewThought, kit::ErrorBody))
+    components(schemas(thoughts_api::Thought, openapi::NewThought, kit::ErrorBody)),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "thoughts", description = "Thoughts: posting, reading, searching"),
+        (name = "admin", description = "Moderation (administrator tokens)"),
+    )
 )]
 pub struct ApiDoc;
 

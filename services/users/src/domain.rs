@@ -94,6 +94,9 @@ impl Password {
     /// Longest accepted password, in characters.
     pub const MAX_CHARS: usize = 128;
 
+    /// Shortest new password by default (PASSWORD_MIN_LENGTH), following OWASP ASVS.
+    pub const DEFAULT_MIN_CHARS: usize = 12;
+
     /// Validate a login password.
     pub fn parse(s: &str) -> Result<Self, &'static str> {
         let n = s.chars().count();

@@ -7,6 +7,7 @@
 pub mod domain;
 pub mod error;
 pub mod hashing;
+pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod session_store;
@@ -17,6 +18,7 @@ use axum::extract::FromRef;
 use clap::Parser;
 use kit::config::{DatabaseConfig, ServerConfig, StartupError};
 use kit::db::Database;
+use kit::openapi::BearerScheme;
 use kit::server::{Server, Service};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,7 +73,7 @@ pub struct Config {
     #[arg(long, env = "SIGNUP_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub signup_enabled: bool,
     /// Minimum length of a new password, in characters.
-    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12)]
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = domain::Password::DEFAULT_MIN_CHARS)]
     pub password_min_length: usize,
     /// Older form of the per-account ceiling: failed login attempts allowed
     /// per account per minute, from all addresses together. When not 0 it
@@ -175,7 +177,8 @@ impl FromRef<AppState> for Verifier {
     }
 }
 
-/// The OpenAPI description of the service.
+/// The OpenAPI description of the service, with the default password
+/// policy ([`openapi::document`] serves the one in force).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -193,12 +196,16 @@ impl FromRef<AppState> for Verifier {
     ),
     components(schemas(
         users_api::User,
-        users_api::Credentials,
+        openapi::Credentials,
+        openapi::NewAccount,
         users_api::LoginResponse,
         users_api::SessionResponse,
-        users_api::RefreshRequest,
+        openapi::RefreshRequest,
+        openapi::JwkSet,
         kit::ErrorBody
-    ))
+    )),
+    modifiers(&BearerScheme),
+    tags((name = "users", description = "Accounts, sign-in, sessions and the token keys"))
 )]
 pub struct ApiDoc;
 
@@ -350,7 +357,7 @@ impl Application {
             NAME,
             config.server.clone(),
             routes::router(state),
-            ApiDoc::openapi(),
+            openapi::document(config.password_min_length),
             db,
         );
         Ok(Self {

@@ -3,6 +3,7 @@
 use crate::AppState;
 use crate::domain::ThoughtText;
 use crate::error::ApiError;
+use crate::openapi;
 use crate::store;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -14,16 +15,24 @@ use tokens::AuthUser;
 
 /// The caller's thoughts, ascending id or newest first; `search` keeps those
 /// containing it (case-insensitive, literal). Paged like `/api/thoughts/`.
+///
+/// The parameters may also come in a form or JSON body (the book's parser
+/// reads all three), which is why a body can be refused.
 #[utoipa::path(
     get, path = "/api/me/thoughts/", tag = "thoughts", security(("bearer" = [])),
-    params(
-        ("search" = Option<String>, Query, description = "case-insensitive literal substring"),
-        ("limit" = Option<u32>, Query, description = "page size, 1-1000"),
-        ("after" = Option<i64>, Query, description = "only ids greater than this (cursor)"),
-        ("order" = Option<String>, Query, description = "asc (default) or desc: newest first"),
-        ("before" = Option<i64>, Query, description = "with order=desc: only ids less than this (cursor)"),
-    ),
-    responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody), (status = 401, body = kit::ErrorBody))
+    params(("query" = inline(Option<openapi::MyThoughtsQuery>), Query, style = Form, explode,
+        description = "Search and paging; see the schema")),
+    responses(
+        (status = 200, description = "The caller's thoughts in the requested order (at most a page).",
+            body = Vec<Thought>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more thoughts follow"))),
+        (status = 400, description = "A parameter is invalid (`errors` names it), or a body is not a JSON object.", body = kit::ErrorBody),
+        kit::openapi::Unauthorized,
+        (status = 429, description = "This client address searched more than SEARCHES_PER_ADDRESS_PER_MINUTE times in a minute (searches only).",
+            body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "SEARCH_CONCURRENCY searches are running already, or the search ran past SEARCH_TIMEOUT_MS (both with `Retry-After`); or no key to verify tokens is known yet (the users service unreachable since start-up).",
+            body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait (search refusals)"))),
+        kit::openapi::BodyErrors, kit::openapi::Internal,
+    )
 )]
 pub async fn list_my_thoughts(
     State(state): State<AppState>,
@@ -37,10 +46,21 @@ pub async fn list_my_thoughts(
 /// the account posts faster than its limit (`crate::ratelimit`).
 #[utoipa::path(
     post, path = "/api/me/thoughts/", tag = "thoughts", security(("bearer" = [])),
-    request_body(content = thoughts_api::NewThought, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (openapi::NewThought = "application/x-www-form-urlencoded"),
+        (openapi::NewThought = "application/json"),
+    ), description = "Form or JSON (or the query string, as the book's parser reads it)."),
     responses(
-        (status = 201, body = Thought), (status = 400, body = kit::ErrorBody),
-        (status = 401, body = kit::ErrorBody), (status = 429, body = kit::ErrorBody),
+        (status = 201, description = "Stored; `username` is the token's.", body = Thought, links(
+            ("GetThought" = (operation_id = "get_thought", parameters(("id" = "$response.body#/id")))),
+            ("DeleteMyThought" = (operation_id = "delete_my_thought", parameters(("id" = "$response.body#/id")))),
+        )),
+        (status = 400, description = "`text` is missing or invalid (`errors.text` says why), or the body is malformed.", body = kit::ErrorBody),
+        kit::openapi::Unauthorized,
+        (status = 429, description = "This account posted faster than POSTS_PER_ACCOUNT_PER_MINUTE after a burst of POSTS_BURST_PER_ACCOUNT.",
+            body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "No key to verify tokens is known yet (the users service unreachable since start-up).", body = kit::ErrorBody),
+        kit::openapi::BodyErrors, kit::openapi::Internal,
     )
 )]
 pub async fn create_thought(
@@ -65,8 +85,15 @@ pub async fn create_thought(
 /// Delete one of the caller's thoughts: 204; 403 when it is someone else's; 404.
 #[utoipa::path(
     delete, path = "/api/me/thoughts/{id}/", tag = "thoughts", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "thought id")),
-    responses((status = 204), (status = 401, body = kit::ErrorBody), (status = 403, body = kit::ErrorBody), (status = 404, body = kit::ErrorBody))
+    params(("id" = inline(openapi::ThoughtId), Path, description = "Thought id")),
+    responses(
+        (status = 204, description = "Deleted."),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "The thought is someone else's.", body = kit::ErrorBody),
+        (status = 404, description = "No such thought (or the id is not a positive integer).", body = kit::ErrorBody),
+        (status = 503, description = "No key to verify tokens is known yet (the users service unreachable since start-up).", body = kit::ErrorBody),
+        kit::openapi::Internal,
+    )
 )]
 pub async fn delete_my_thought(
     State(state): State<AppState>,

@@ -34,10 +34,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A thought id from the path; anything but a positive integer is a 404,
-/// as the book's `<int:thought_id>` routes answer.
+/// A thought id from the path; anything but a positive integer in decimal
+/// digits is a 404, as the book's `<int:thought_id>` routes answer (they
+/// match digits only).
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
+    crate::domain::decimal(raw)
+        .filter(|id| *id > 0)
+        .ok_or(ApiError::NotFound)
 }
 
 /// Which list endpoint is answering.

@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::openapi;
 use crate::store;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,17 +13,23 @@ use thoughts_api::Thought;
 /// All thoughts (or one author's with `username`), ascending id or newest
 /// first; `search` keeps those containing it (case-insensitive, literal).
 /// Capped and paged with `Link: rel="next"`.
+///
+/// The parameters may also come in a form or JSON body (the book's parser
+/// reads all three), which is why a body can be refused.
 #[utoipa::path(
     get, path = "/api/thoughts/", tag = "thoughts",
-    params(
-        ("search" = Option<String>, Query, description = "case-insensitive literal substring"),
-        ("username" = Option<String>, Query, description = "only this author's thoughts (not with search)"),
-        ("limit" = Option<u32>, Query, description = "page size, 1-1000"),
-        ("after" = Option<i64>, Query, description = "only ids greater than this (cursor)"),
-        ("order" = Option<String>, Query, description = "asc (default) or desc: newest first"),
-        ("before" = Option<i64>, Query, description = "with order=desc: only ids less than this (cursor)"),
-    ),
-    responses((status = 200, body = Vec<Thought>), (status = 400, body = kit::ErrorBody))
+    params(("query" = inline(Option<openapi::ThoughtsQuery>), Query, style = Form, explode,
+        description = "Search, author and paging; see the schema")),
+    responses(
+        (status = 200, description = "Thoughts in the requested order (at most a page).",
+            body = Vec<Thought>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more thoughts follow"))),
+        (status = 400, description = "A parameter is invalid (`errors` names it), or a body is not a JSON object.", body = kit::ErrorBody),
+        (status = 429, description = "This client address searched more than SEARCHES_PER_ADDRESS_PER_MINUTE times in a minute (searches only).",
+            body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "SEARCH_CONCURRENCY searches are running already, or the search ran past SEARCH_TIMEOUT_MS.",
+            body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        kit::openapi::BodyErrors, kit::openapi::Internal,
+    )
 )]
 pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
     super::list_response(&state, super::List::Everyone, &params).await
@@ -31,8 +38,12 @@ pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Res
 /// One thought: 200, or 404.
 #[utoipa::path(
     get, path = "/api/thoughts/{id}/", tag = "thoughts",
-    params(("id" = i64, Path, description = "thought id")),
-    responses((status = 200, body = Thought), (status = 404, body = kit::ErrorBody))
+    params(("id" = inline(openapi::ThoughtId), Path, description = "Thought id")),
+    responses(
+        (status = 200, description = "The thought.", body = Thought),
+        (status = 404, description = "No such thought (or the id is not a positive integer).", body = kit::ErrorBody),
+        kit::openapi::Internal,
+    )
 )]
 pub async fn get_thought(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Thought>, ApiError> {
     let id = super::parse_id(&id)?;

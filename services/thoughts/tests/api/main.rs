@@ -13,5 +13,6 @@ mod paging;
 mod posting;
 mod replicas;
 mod search;
+mod spec;
 mod thoughts;
 mod wal;

@@ -16,6 +16,11 @@ use users_api::User;
 
 async fn create(state: &AppState, params: &Params) -> Result<(StatusCode, Json<User>), ApiError> {
     let [username, password] = required(params, ["username", "password"])?;
+    // A JSON number has no one text (`1e12`, `1000000000000`): the length
+    // policy could not say what it accepts, so a new password is text.
+    if !params.is_text("password") {
+        return Err(ApiError::field("password", "must be a string"));
+    }
     let username = Username::parse_new(username).map_err(|e| ApiError::field("username", e))?;
     let password =
         Password::parse_new(password, state.password_min_chars).map_err(|e| ApiError::field("password", e))?;
@@ -41,12 +46,21 @@ async fn create(state: &AppState, params: &Params) -> Result<(StatusCode, Json<U
 /// token, 403 with a non-administrator token, 409 when the name is taken.
 #[utoipa::path(
     post, path = "/admin/users/", tag = "users",
-    request_body(content = users_api::Credentials, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (crate::openapi::NewAccount = "application/x-www-form-urlencoded"),
+        (crate::openapi::NewAccount = "application/json"),
+    ), description = "Form or JSON (or the query string, as the book's parser reads it)."),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = User), (status = 400, body = kit::ErrorBody),
-        (status = 401, body = kit::ErrorBody), (status = 403, body = kit::ErrorBody),
-        (status = 409, body = kit::ErrorBody),
+        (status = 201, description = "Created (not an administrator).", body = User, links(
+            ("SignIn" = (operation_id = "login", request_body = json!({"username": "$response.body#/username", "password": "$request.body#/password"}))),
+            ("StartSession" = (operation_id = "create_session", request_body = json!({"username": "$response.body#/username", "password": "$request.body#/password"}))),
+        )),
+        (status = 400, description = "`username` or `password` is missing or invalid (`errors` names it), or the body is malformed.", body = kit::ErrorBody),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "The token is not an administrator's.", body = kit::ErrorBody),
+        (status = 409, description = "The name is taken, also case-insensitively or as a look-alike of an existing one.", body = kit::ErrorBody),
+        kit::openapi::BodyErrors, kit::openapi::Internal,
     )
 )]
 pub async fn create_user(
@@ -66,11 +80,21 @@ pub async fn create_user(
 /// switched off.
 #[utoipa::path(
     post, path = "/api/users/", tag = "users",
-    request_body(content = users_api::Credentials, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (crate::openapi::NewAccount = "application/x-www-form-urlencoded"),
+        (crate::openapi::NewAccount = "application/json"),
+    ), description = "Form or JSON (or the query string, as the book's parser reads it)."),
     responses(
-        (status = 201, body = User), (status = 400, body = kit::ErrorBody),
-        (status = 403, body = kit::ErrorBody), (status = 409, body = kit::ErrorBody),
-        (status = 429, body = kit::ErrorBody),
+        (status = 201, description = "Created.", body = User, links(
+            ("SignIn" = (operation_id = "login", request_body = json!({"username": "$response.body#/username", "password": "$request.body#/password"}))),
+            ("StartSession" = (operation_id = "create_session", request_body = json!({"username": "$response.body#/username", "password": "$request.body#/password"}))),
+        )),
+        (status = 400, description = "`username` or `password` is missing or invalid (`errors` names it), or the body is malformed.", body = kit::ErrorBody),
+        (status = 403, description = "Sign-up is switched off (SIGNUP_ENABLED=false).", body = kit::ErrorBody),
+        (status = 409, description = "The name is taken, also case-insensitively or as a look-alike of an existing one.", body = kit::ErrorBody),
+        (status = 429, description = "More than SIGNUPS_PER_ADDRESS sign-ups from this address, or SIGNUPS_PER_MINUTE from everyone, in a minute.",
+            body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        kit::openapi::BodyErrors, kit::openapi::Internal,
     )
 )]
 pub async fn sign_up(

@@ -17,11 +17,17 @@ use users_api::LoginResponse;
 /// failed on an account that is over its ceiling (`crate::ratelimit`).
 #[utoipa::path(
     post, path = "/api/login/", tag = "users",
-    request_body(content = users_api::Credentials, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (crate::openapi::Credentials = "application/x-www-form-urlencoded"),
+        (crate::openapi::Credentials = "application/json"),
+    ), description = "Form or JSON (or the query string, as the book's parser reads it)."),
     responses(
-        (status = 200, body = LoginResponse),
-        (status = 400, body = kit::ErrorBody), (status = 401, body = kit::ErrorBody),
-        (status = 429, body = kit::ErrorBody),
+        (status = 200, description = "Signed in: the token lives TOKEN_LIFETIME_SECONDS (default two days).", body = LoginResponse),
+        (status = 400, description = "`username` or `password` is missing or invalid (`errors` names it), or the body is malformed.", body = kit::ErrorBody),
+        (status = 401, description = "Unknown username or wrong password: the same answer, in similar time, for both.", body = kit::ErrorBody),
+        (status = 429, description = "Refused before the password is checked: this address tried more than LOGIN_ATTEMPTS_PER_ADDRESS times in a minute, or failed too often on this account (LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS), or the account is over LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR and this address failed on it.",
+            body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        kit::openapi::BodyErrors, kit::openapi::Internal,
     )
 )]
 pub async fn login(

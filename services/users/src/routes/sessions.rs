@@ -62,11 +62,20 @@ fn answer(
 /// "refresh_expires_in": M}`.
 #[utoipa::path(
     post, path = "/api/sessions/", tag = "users",
-    request_body(content = users_api::Credentials, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (crate::openapi::Credentials = "application/x-www-form-urlencoded"),
+        (crate::openapi::Credentials = "application/json"),
+    ), description = "Form or JSON (or the query string, as the book's parser reads it)."),
     responses(
-        (status = 200, body = SessionResponse),
-        (status = 400, body = kit::ErrorBody), (status = 401, body = kit::ErrorBody),
-        (status = 429, body = kit::ErrorBody),
+        (status = 200, description = "Signed in: a short token (SESSION_TOKEN_LIFETIME_SECONDS) and its refresh token.", body = SessionResponse, links(
+            ("Refresh" = (operation_id = "refresh_session", request_body = json!({"refresh": "$response.body#/refresh"}))),
+            ("Revoke" = (operation_id = "revoke_session", request_body = json!({"refresh": "$response.body#/refresh"}))),
+        )),
+        (status = 400, description = "`username` or `password` is missing or invalid (`errors` names it), or the body is malformed.", body = kit::ErrorBody),
+        (status = 401, description = "Unknown username or wrong password: the same answer, in similar time, for both.", body = kit::ErrorBody),
+        (status = 429, description = "Refused before the password is checked, as `POST /api/login/` refuses.",
+            body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        kit::openapi::BodyErrors, kit::openapi::Internal,
     )
 )]
 pub async fn create_session(
@@ -92,10 +101,18 @@ pub async fn create_session(
 /// (a replayed token means a copy exists).
 #[utoipa::path(
     post, path = "/api/sessions/refresh", tag = "users",
-    request_body(content = users_api::RefreshRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (crate::openapi::RefreshRequest = "application/x-www-form-urlencoded"),
+        (crate::openapi::RefreshRequest = "application/json"),
+    ), description = "Form or JSON (or the query string, as the book's parser reads it)."),
     responses(
-        (status = 200, body = SessionResponse),
-        (status = 400, body = kit::ErrorBody), (status = 401, body = kit::ErrorBody),
+        (status = 200, description = "Renewed: a new short token and a new refresh token; the one sent no longer works.", body = SessionResponse, links(
+            ("Refresh" = (operation_id = "refresh_session", request_body = json!({"refresh": "$response.body#/refresh"}))),
+            ("Revoke" = (operation_id = "revoke_session", request_body = json!({"refresh": "$response.body#/refresh"}))),
+        )),
+        (status = 400, description = "`refresh` is missing, or the body is malformed.", body = kit::ErrorBody),
+        (status = 401, description = "The refresh token is unknown, expired or revoked (a revoked one also ends its session).", body = kit::ErrorBody),
+        kit::openapi::BodyErrors, kit::openapi::Internal,
     )
 )]
 pub async fn refresh_session(State(state): State<AppState>, params: Params) -> Result<Json<SessionResponse>, ApiError> {
@@ -132,8 +149,15 @@ pub async fn refresh_session(State(state): State<AppState>, params: Params) -> R
 /// out twice is not an error, and the answer tells nothing about a token).
 #[utoipa::path(
     post, path = "/api/sessions/revoke", tag = "users",
-    request_body(content = users_api::RefreshRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 204), (status = 400, body = kit::ErrorBody))
+    request_body(content(
+        (crate::openapi::RefreshRequest = "application/x-www-form-urlencoded"),
+        (crate::openapi::RefreshRequest = "application/json"),
+    ), description = "Form or JSON (or the query string, as the book's parser reads it)."),
+    responses(
+        (status = 204, description = "The session is over (or there was none)."),
+        (status = 400, description = "`refresh` is missing, or the body is malformed.", body = kit::ErrorBody),
+        kit::openapi::BodyErrors, kit::openapi::Internal,
+    )
 )]
 pub async fn revoke_session(State(state): State<AppState>, params: Params) -> Result<StatusCode, ApiError> {
     let [refresh] = required(&params, ["refresh"])?;

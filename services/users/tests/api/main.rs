@@ -7,4 +7,5 @@ mod docs;
 mod helpers;
 mod login;
 mod sessions;
+mod spec;
 mod wal;
