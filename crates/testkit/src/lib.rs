@@ -4,12 +4,14 @@
 //! the server named by `TEST_DATABASE_URL`), [`both_engines!`] to write a
 //! test once for both, readiness polling, the services' logs on demand
 //! (`TEST_LOG`, see [`init_logs`]), a cookie-keeping [`browser::Browser`]
-//! for the web pages, real service processes ([`process`]) and the README
-//! variables-table check ([`readme`]).
+//! for the web pages, real service processes ([`process`]), the README
+//! variables-table check ([`readme`]) and committed generated files such as
+//! the OpenAPI documents ([`golden`]).
 //!
 //! It knows no service: each suite starts its own application.
 
 pub mod browser;
+pub mod golden;
 pub mod process;
 pub mod readme;
 

@@ -6,5 +6,6 @@ mod chassis;
 mod docs;
 mod helpers;
 mod login;
+mod openapi;
 mod sessions;
 mod wal;
