@@ -15,7 +15,13 @@ cyclonedx_version=0.5.9
 if ! cargo cyclonedx --help >/dev/null 2>&1; then
   cargo install --locked --quiet --version "$cyclonedx_version" cargo-cyclonedx
 fi
-version="${VERSION_NAME:-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)}"
+# Each image's own version, as deploy/docker/build.sh tags it.
+version_of() {
+  local manifest="services/$1/Cargo.toml"
+  [ "$1" = mythoughts ] && manifest=Cargo.toml
+  [ -n "${VERSION_NAME:-}" ] && { echo "$VERSION_NAME"; return; }
+  sed -n 's/^version = "\(.*\)"/\1/p' "$manifest" | head -n 1
+}
 out=target/sbom
 mkdir -p "$out"
 cargo cyclonedx --quiet --format json --spec-version 1.5 --describe binaries --no-build-deps --target "$target"
@@ -23,7 +29,7 @@ ca_version="$(dpkg-query -W -f '${Version}' ca-certificates 2>/dev/null || echo 
 for image in users:services/users/users-service frontend:services/frontend/frontend-service \
   thoughts:services/thoughts/thoughts-service mythoughts:cli/mythoughts; do
   name="${image%%:*}" file="${image#*:}_bin.cdx.json"
-  python3 - "$file" "$out/$name.cdx.json" "mythoughts/$name:$version" "$ca_version" <<'PY'
+  python3 - "$file" "$out/$name.cdx.json" "mythoughts/$name:$(version_of "$name")" "$ca_version" <<'PY'
 import json, sys
 source, dest, image, ca_version = sys.argv[1:]
 bom = json.load(open(source))

@@ -5,12 +5,14 @@
 //! test once for both, readiness polling, the services' logs on demand
 //! (`TEST_LOG`, see [`init_logs`]), a cookie-keeping [`browser::Browser`]
 //! for the web pages, real service processes ([`process`]), the README
-//! variables-table check ([`readme`]) and the OpenAPI completeness check
-//! ([`openapi`]).
+//! variables-table check ([`readme`]), the OpenAPI completeness check
+//! ([`openapi`]) and committed generated files such as the OpenAPI documents
+//! ([`golden`]).
 //!
 //! It knows no service: each suite starts its own application.
 
 pub mod browser;
+pub mod golden;
 pub mod openapi;
 pub mod process;
 pub mod readme;

@@ -32,11 +32,17 @@ use tokio_util::sync::CancellationToken;
 /// The service name, in logs and metrics.
 pub const NAME: &str = "frontend";
 
+/// This service's own version (its `Cargo.toml`; services are released one
+/// by one, `deploy/release.sh`): the default of `VERSION_NAME`, which
+/// /admin/version/ reports and the frontend's minimum-version checks read.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Configuration, from flags or the environment (the book's names kept).
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "frontend-service",
     version,
+    mut_arg("version_name", |arg| arg.default_value(VERSION)),
     about = "MyThoughts frontend: server-rendered web pages"
 )]
 pub struct Config {
@@ -99,7 +105,10 @@ impl Config {
         public_key_path: impl Into<PathBuf>,
     ) -> Self {
         let mut config = Self {
-            server: ServerConfig::local(0),
+            server: ServerConfig {
+                version_name: VERSION.to_owned(),
+                ..ServerConfig::local(0)
+            },
             user_backend_url: user_backend_url.into(),
             thoughts_backend_url: thoughts_backend_url.into(),
             ..kit::config::defaults()

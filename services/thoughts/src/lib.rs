@@ -26,11 +26,17 @@ use utoipa::OpenApi;
 /// The service name, in logs, metrics and file names.
 pub const NAME: &str = "thoughts";
 
+/// This service's own version (its `Cargo.toml`; services are released one
+/// by one, `deploy/release.sh`): the default of `VERSION_NAME`, which
+/// /admin/version/ reports and the frontend's minimum-version checks read.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Configuration, from flags or the environment (the book's names kept).
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "thoughts-service",
     version,
+    mut_arg("version_name", |arg| arg.default_value(VERSION)),
     about = "MyThoughts thoughts service: short posts and their search"
 )]
 pub struct Config {
@@ -78,7 +84,10 @@ impl Config {
     /// Adjust fields afterwards (e.g. `keys.jwks_url`).
     pub fn local(database_url: impl Into<String>, public_key_path: impl Into<std::path::PathBuf>) -> Self {
         let mut config = Self {
-            server: ServerConfig::local(0),
+            server: ServerConfig {
+                version_name: VERSION.to_owned(),
+                ..ServerConfig::local(0)
+            },
             database: DatabaseConfig::with_url(database_url),
             ..kit::config::defaults()
         };

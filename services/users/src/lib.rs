@@ -30,11 +30,17 @@ use utoipa::OpenApi;
 /// The service name, in logs, metrics and file names.
 pub const NAME: &str = "users";
 
+/// This service's own version (its `Cargo.toml`; services are released one
+/// by one, `deploy/release.sh`): the default of `VERSION_NAME`, which
+/// /admin/version/ reports and the frontend's minimum-version checks read.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Configuration, from flags or the environment (the book's names kept).
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "users-service",
     version,
+    mut_arg("version_name", |arg| arg.default_value(VERSION)),
     about = "MyThoughts users service: accounts, sign-in, RS256 tokens"
 )]
 pub struct Config {
@@ -127,7 +133,10 @@ impl Config {
     /// setting at its declared default. Adjust fields afterwards.
     pub fn local(database_url: impl Into<String>, private_key_path: impl Into<PathBuf>) -> Self {
         Self {
-            server: ServerConfig::local(0),
+            server: ServerConfig {
+                version_name: VERSION.to_owned(),
+                ..ServerConfig::local(0)
+            },
             database: DatabaseConfig::with_url(database_url),
             private_key_path: private_key_path.into(),
             ..kit::config::defaults()

@@ -9,6 +9,7 @@ mod auth;
 mod docs;
 mod helpers;
 mod lifecycle;
+mod openapi;
 mod paging;
 mod posting;
 mod replicas;

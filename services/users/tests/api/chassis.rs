@@ -97,7 +97,12 @@ async fn operational_endpoints_answer() {
         .json()
         .await
         .expect("json");
-    assert!(version["version"].is_string() && version["commit"].is_string());
+    assert!(version["commit"].is_string());
+    assert_eq!(
+        version["version"],
+        users::VERSION,
+        "the service's own version, not the workspace's"
+    );
     let ready = app
         .client
         .get(format!("{}/readyz", app.base))

@@ -6,6 +6,7 @@ mod chassis;
 mod docs;
 mod helpers;
 mod login;
+mod openapi;
 mod sessions;
 mod spec;
 mod wal;
