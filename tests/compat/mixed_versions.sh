@@ -4,13 +4,12 @@
 #
 #   tests/compat/mixed_versions.sh PYTHON [PG_SOCKET_DIR]
 #
-# The previous release of a service is the newest release recorded in
-# deploy/releases.txt (`<service> <version> <commit>`, written by
-# deploy/release.sh beside the `<service>-v<version>` tag) whose version is
-# lower than the service's version in its Cargo.toml; when the service has
-# had only one release, that release. The record is in the tree so that a
-# clean clone without tags can run this; where the tag exists it must name
-# the same commit.
+# The previous release of a service is its newest release whose version is
+# lower than the version in its Cargo.toml (when it has had only one
+# release, that release). Releases are the commits deploy/release.sh makes
+# ("release: <service> X.Y.Z") and those listed in deploy/releases.txt; both
+# are in the history, so a clean clone without tags can run this; where the
+# `<service>-vX.Y.Z` tag exists it must name the same commit.
 #
 # Each distinct commit is built once, into the same target dir as the
 # current build (registry dependencies are shared, only our crates are
@@ -33,6 +32,11 @@ restore() { for s in users thoughts frontend; do cp "$CURRENT/$s-service" "targe
 
 version_of() { sed -n 's/^version = "\(.*\)"/\1/p' "services/$1/Cargo.toml" | head -n 1; }
 
+releases() { # "<service> <version> <commit>" lines
+  grep -v '^#' "$RELEASES"
+  git log --format='%H %s' | sed -n 's/^\([0-9a-f]*\) release: \([a-z]*\) \([0-9][0-9.]*\)$/\2 \3 \1/p'
+}
+
 previous_commit() { # service → "version commit"
   local service="$1" current chosen="" newest=""
   current="$(version_of "$service")"
@@ -43,7 +47,7 @@ previous_commit() { # service → "version commit"
     if [ "$version" != "$current" ] && [ "$(printf '%s\n%s\n' "$version" "$current" | sort -V | head -n 1)" = "$version" ]; then
       chosen="$version $commit"
     fi
-  done < <(grep -v '^#' "$RELEASES" | sort -k2,2V)
+  done < <(releases | sort -k2,2V)
   [ -n "$newest" ] || { echo "no release of $service in $RELEASES" >&2; exit 1; }
   echo "${chosen:-$newest}"
 }
