@@ -254,7 +254,8 @@ impl PactBuilder {
 
     /// The contract as its file holds it (pretty JSON, final newline).
     pub fn render(&self) -> String {
-        let mut text = serde_json::to_string_pretty(&self.pact()).unwrap_or_default();
+        let value = serde_json::to_value(self.pact()).map(sorted).unwrap_or_default();
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
         text.push('\n');
         text
     }
@@ -321,6 +322,20 @@ impl PactBuilder {
             consumer = self.consumer,
             provider = self.provider,
         ))
+    }
+}
+
+/// `value` with every object's keys in sorted order, whatever order
+/// serde_json's maps keep (the `preserve_order` feature may be on in some
+/// builds): the file's text depends on its content only.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let entries: BTreeMap<String, Value> = map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            Value::Object(entries.into_iter().collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
     }
 }
 

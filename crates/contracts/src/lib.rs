@@ -21,6 +21,7 @@
 
 pub mod consumer;
 pub mod dsl;
+pub mod examples;
 pub mod matching;
 pub mod pact;
 pub mod provider;
