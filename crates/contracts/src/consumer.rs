@@ -245,17 +245,16 @@ impl PactBuilder {
                 name: self.provider.clone(),
             },
             interactions: self.interactions.clone(),
-            metadata: json!({
+            metadata: sorted(json!({
                 "pactSpecification": {"version": SPECIFICATION_VERSION},
                 "mythoughts": {"recordedBy": "crates/contracts"},
-            }),
+            })),
         }
     }
 
     /// The contract as its file holds it (pretty JSON, final newline).
     pub fn render(&self) -> String {
-        let value = serde_json::to_value(self.pact()).map(sorted).unwrap_or_default();
-        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        let mut text = serde_json::to_string_pretty(&self.pact()).unwrap_or_default();
         text.push('\n');
         text
     }
@@ -327,7 +326,8 @@ impl PactBuilder {
 
 /// `value` with every object's keys in sorted order, whatever order
 /// serde_json's maps keep (the `preserve_order` feature may be on in some
-/// builds): the file's text depends on its content only.
+/// builds): the file's text depends on its content only. (The rest of a
+/// contract is structs, whose fields keep their order, and sorted maps.)
 fn sorted(value: Value) -> Value {
     match value {
         Value::Object(map) => {
@@ -414,12 +414,19 @@ impl InteractionBuilder<'_> {
     fn build(&mut self) -> Result<Interaction, String> {
         let request = self.request.take().ok_or("no request declared")?.build();
         let response = self.response.take().ok_or("no response declared")?.build()?;
-        let interaction = Interaction {
+        let mut interaction = Interaction {
             description: self.description.clone(),
             provider_states: std::mem::take(&mut self.states),
             request,
             response,
         };
+        for state in &mut interaction.provider_states {
+            if let Value::Object(params) = sorted(Value::Object(std::mem::take(&mut state.params))) {
+                state.params = params;
+            }
+        }
+        interaction.request.body = interaction.request.body.take().map(sorted);
+        interaction.response.body = interaction.response.body.take().map(sorted);
         self_consistent(&interaction)?;
         Ok(interaction)
     }
