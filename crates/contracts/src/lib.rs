@@ -15,8 +15,8 @@
 //! the interaction and the field.
 //!
 //! Why not the `pact_consumer` / `pact_verifier` crates: see
-//! `docs/contracts.md` (their dependency tree is several times the size of
-//! the services', with C builds of Lua and Oniguruma). The files written
+//! `docs/contracts.md` (`pact_consumer` alone adds 165 crates to the lock,
+//! with C builds of Lua and Oniguruma). The files written
 //! here are ordinary Pact v3 files that other Pact tools read.
 
 pub mod consumer;
