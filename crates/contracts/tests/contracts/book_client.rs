@@ -75,7 +75,8 @@ async fn book_client_contracts_with_users() {
         })
         .await;
 
-    let login = |password: &str| RequestSpec::post("/api/login/").form(&[("username", "bruce"), ("password", password)]);
+    let login =
+        |password: &str| RequestSpec::post("/api/login/").form(&[("username", "bruce"), ("password", password)]);
     pact.interaction("a login with a wrong password")
         .given("an account exists", bruce.clone())
         .request(login("wrong"))
@@ -112,7 +113,10 @@ async fn book_client_contracts_with_users() {
         .test(|base| async move {
             let r = http().get(format!("{base}/admin/version/")).send().await.expect("sent");
             let v = json_of(r).await;
-            assert_eq!((v["commit"].as_str(), v["version"].as_str()), (Some("abc123"), Some("compat")));
+            assert_eq!(
+                (v["commit"].as_str(), v["version"].as_str()),
+                (Some("abc123"), Some("compat"))
+            );
         })
         .await;
 
@@ -194,7 +198,10 @@ async fn book_client_contracts_with_thoughts() {
                 .await
                 .expect("sent");
             let list = json_of(r).await;
-            assert!(list.as_array().is_some_and(|l| l.iter().all(|t| t["username"] == "bruce")));
+            assert!(
+                list.as_array()
+                    .is_some_and(|l| l.iter().all(|t| t["username"] == "bruce"))
+            );
         })
         .await;
 
@@ -243,7 +250,11 @@ async fn book_client_contracts_with_thoughts() {
         .request(RequestSpec::get("/api/thoughts/1/").path_from_state("/api/thoughts/${id}/"))
         .response(ResponseSpec::status(200).json(thought("bruce".into(), like("Hello"))))
         .test(|base| async move {
-            let r = http().get(format!("{base}/api/thoughts/1/")).send().await.expect("sent");
+            let r = http()
+                .get(format!("{base}/api/thoughts/1/"))
+                .send()
+                .await
+                .expect("sent");
             assert_eq!(json_of(r).await["id"], 1);
         })
         .await;
@@ -252,7 +263,11 @@ async fn book_client_contracts_with_thoughts() {
         .request(RequestSpec::get("/api/thoughts/999999/"))
         .response(ResponseSpec::status(404).json(json!({"message": like("Thought not found")})))
         .test(|base| async move {
-            let r = http().get(format!("{base}/api/thoughts/999999/")).send().await.expect("sent");
+            let r = http()
+                .get(format!("{base}/api/thoughts/999999/"))
+                .send()
+                .await
+                .expect("sent");
             assert_eq!(r.status(), 404);
             assert!(json_of(r).await.get("message").is_some());
         })

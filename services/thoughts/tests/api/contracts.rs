@@ -31,7 +31,10 @@ async fn thoughts_contract_with_users() {
                 &testkit::keys().private_pem,
                 Some(JWK_KID),
             );
-            let rejection = verifier.verify(&token).await.expect_err("the example key did not sign it");
+            let rejection = verifier
+                .verify(&token)
+                .await
+                .expect_err("the example key did not sign it");
             // Not `KeysUnavailable`: the key set was read and the key of that kid tried.
             assert_eq!(rejection, tokens::Rejection::Signature);
         })
@@ -59,7 +62,9 @@ async fn post(app: &TestApp, username: &str, text: &str) -> Result<i64, String> 
 /// interaction's request needs (`${bearer}`, `${id}`, `${before}`).
 async fn set_up(engine: Engine, states: Vec<ProviderState>) -> Result<Target<TestApp>, String> {
     // Posting is limited only where a state is about that limit: one post, then 429.
-    let limited = states.iter().any(|s| s.name == "the user has posted as often as allowed");
+    let limited = states
+        .iter()
+        .any(|s| s.name == "the user has posted as often as allowed");
     let app = helpers::spawn_with(engine, |config| {
         if limited {
             config.posts_per_account_per_minute = 1;
