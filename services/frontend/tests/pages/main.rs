@@ -3,6 +3,7 @@
 //! frontend never depends on the services' crates), plus router tests
 //! without sockets. One test binary, to keep link time down.
 
+mod contracts;
 mod csrf;
 mod degraded;
 mod docs;

@@ -6,6 +6,7 @@
 mod admin;
 mod admission;
 mod auth;
+mod contracts;
 mod docs;
 mod helpers;
 mod lifecycle;

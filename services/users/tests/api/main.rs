@@ -3,6 +3,7 @@
 
 mod accounts;
 mod chassis;
+mod contracts;
 mod docs;
 mod helpers;
 mod login;
