@@ -9,6 +9,7 @@ use contracts::dsl::{each_like, equal, integer, like, term, timestamp};
 use contracts::examples::{BASE64URL_REGEX, BEARER, BEARER_REGEX, JWK_KID, jwk_set};
 use contracts::{PactBuilder, RequestSpec, ResponseSpec};
 use frontend::pages::PAGE_SIZE;
+use kit::config::OutgoingConfig;
 use serde_json::{Value, json};
 use std::time::Duration;
 use thoughts_api::Listing;
@@ -21,11 +22,23 @@ const CLIENT: &str = "203.0.113.7";
 const REFRESH: &str = "an-example-refresh-token";
 
 fn users(base: &str) -> users_api::Client {
-    users_api::Client::new(base, Duration::from_secs(2), Duration::from_secs(10)).expect("client")
+    users_api::Client::new(
+        base,
+        Duration::from_secs(2),
+        Duration::from_secs(10),
+        &OutgoingConfig::direct(),
+    )
+    .expect("client")
 }
 
 fn thoughts(base: &str) -> thoughts_api::Client {
-    thoughts_api::Client::new(base, Duration::from_secs(2), Duration::from_secs(10)).expect("client")
+    thoughts_api::Client::new(
+        base,
+        Duration::from_secs(2),
+        Duration::from_secs(10),
+        &OutgoingConfig::direct(),
+    )
+    .expect("client")
 }
 
 fn alice(password: &str) -> Credentials {
@@ -188,7 +201,7 @@ async fn frontend_contract_with_users() {
             let mut config = frontend::Config::local(&base, &base, "unused");
             config.keys.public_key_path = None;
             config.keys.jwks_url = Some(format!("{base}/.well-known/jwks.json"));
-            let verifier = config.keys.build().expect("verifier");
+            let verifier = config.keys.build(&config.outgoing).expect("verifier");
             let rejection = verifier
                 .verify(&token_with_kid(JWK_KID))
                 .await

@@ -23,7 +23,7 @@ async fn thoughts_contract_with_users() {
             let mut config = thoughts::Config::local("sqlite://unused", "unused");
             config.keys.public_key_path = None;
             config.keys.jwks_url = Some(format!("{base}/.well-known/jwks.json"));
-            let verifier = config.keys.build().expect("verifier");
+            let verifier = config.keys.build(&config.outgoing).expect("verifier");
             let now = chrono::Utc::now().timestamp();
             let token = helpers::sign_with(
                 &json!({"username": "alice", "iat": now, "exp": now + 60}),
