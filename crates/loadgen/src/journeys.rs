@@ -291,7 +291,8 @@ fn check(user: &mut GooseUser, reply: &mut Reply, ok: bool, what: &str) -> Resul
     Err(fail(user, &mut reply.metric, what))
 }
 
-/// Give the user a client of its own that does not follow redirects.
+/// Give the user a client of its own that does not follow redirects (and
+/// keeps goose's `--timeout`, `--no-gzip` and `--accept-invalid-certs`).
 async fn own_client(user: &mut GooseUser) -> TransactionResult {
     let timeout = user
         .config
@@ -303,6 +304,8 @@ async fn own_client(user: &mut GooseUser) -> TransactionResult {
     let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
+        .gzip(!user.config.no_gzip)
+        .danger_accept_invalid_certs(user.config.accept_invalid_certs)
         .user_agent(concat!("mythoughts-loadgen/", env!("CARGO_PKG_VERSION")));
     user.set_client_builder(builder).await.map_err(Box::new)
 }
