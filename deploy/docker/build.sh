@@ -9,8 +9,10 @@ target=x86_64-unknown-linux-gnu
 version="${VERSION_NAME:-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)}"
 sha="${VERSION_SHA:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}"
 
+# Not the load generator: no image ships it, and built alongside, goose's
+# dependency features (reqwest gzip, clap wrap_help) would enter the services.
 RUSTFLAGS='-C target-feature=+crt-static' \
-  cargo build --release --locked --workspace --bins --target "$target" --target-dir target/static
+  cargo build --release --locked --workspace --exclude loadgen --bins --target "$target" --target-dir target/static
 bins="target/static/$target/release"
 
 ctx="$(mktemp -d)"
