@@ -3,7 +3,7 @@
 #   hadolint   every Dockerfile
 #   checkov    every Dockerfile (framework dockerfile), 0 failed checks
 #   actionlint .github/workflows/ (with shellcheck on run: blocks when installed)
-#   ShellCheck: the deploy and CI shell scripts, when installed
+#   ShellCheck: the deploy and CI shell scripts (and the load smoke run), when installed
 #   deploy/lint.sh [VENV]   tools go into VENV (default target/lint-venv), pinned
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,7 +29,7 @@ echo "== actionlint $("$bin/actionlint" --version | head -n 1): .github/workflow
 echo "no findings"
 
 if command -v shellcheck >/dev/null; then
-  scripts=(.ci/run deploy/*.sh deploy/*/*.sh deploy/compose/postgres-init/*.sh)
+  scripts=(.ci/run deploy/*.sh deploy/*/*.sh deploy/compose/postgres-init/*.sh crates/loadgen/smoke.sh)
   echo "== shellcheck $(shellcheck --version | sed -n 's/^version: //p'): ${#scripts[@]} scripts"
   shellcheck -x "${scripts[@]}"
   echo "no findings"

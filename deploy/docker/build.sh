@@ -19,8 +19,10 @@ version_of() {
 }
 sha="${VERSION_SHA:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}"
 
+# Not the load generator: no image ships it, and built alongside, goose's
+# dependency features (reqwest gzip, clap wrap_help) would enter the services.
 RUSTFLAGS='-C target-feature=+crt-static' \
-  cargo build --release --locked --workspace --bins --target "$target" --target-dir target/static
+  cargo build --release --locked --workspace --exclude loadgen --bins --target "$target" --target-dir target/static
 bins="target/static/$target/release"
 
 ctx="$(mktemp -d)"
