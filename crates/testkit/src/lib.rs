@@ -301,6 +301,29 @@ fn start_cluster(dir: &Path) -> Result<String, String> {
     Ok(url)
 }
 
+/// The error SQLite really gives when the disk is full (`SQLITE_FULL`),
+/// provoked on an in-memory database capped with `max_page_count`: for unit
+/// tests of how a service answers a full disk.
+pub async fn sqlite_full_error() -> sqlx::Error {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .expect("in-memory SQLite");
+    sqlx::query("create table t (x blob)")
+        .execute(&pool)
+        .await
+        .expect("create");
+    sqlx::query("pragma max_page_count = 2")
+        .execute(&pool)
+        .await
+        .expect("cap");
+    sqlx::query("insert into t values (randomblob(100000))")
+        .execute(&pool)
+        .await
+        .expect_err("a capped database is full")
+}
+
 /// With `TEST_LOG` set, the services' logs of this test process go to the
 /// test's output (shown for failing tests; `TEST_LOG=debug` or any
 /// `RUST_LOG`-style filter picks the level, any other value means `info`).
