@@ -4,14 +4,18 @@
 //! the server named by `TEST_DATABASE_URL`), [`both_engines!`] to write a
 //! test once for both, readiness polling, the services' logs on demand
 //! (`TEST_LOG`, see [`init_logs`]), a cookie-keeping [`browser::Browser`]
-//! for the web pages, real service processes ([`process`]) and the README
+//! for the web pages, real service processes ([`process`]), a PostgreSQL
+//! cluster a test may stop and start ([`PrivateCluster`]), and the README
 //! variables-table check ([`readme`]).
 //!
 //! It knows no service: each suite starts its own application.
 
 pub mod browser;
+mod private_pg;
 pub mod process;
 pub mod readme;
+
+pub use private_pg::PrivateCluster;
 
 use sqlx::Connection;
 use std::path::{Path, PathBuf};
