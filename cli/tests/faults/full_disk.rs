@@ -136,9 +136,26 @@ fn fill(dir: &Path) -> (PathBuf, u64) {
     (path, written)
 }
 
-async fn integrity(db_file: &Path) -> String {
+/// `PRAGMA integrity_check` of the database `name` in `dir` (as the test
+/// sees it). Under `/proc/<pid>/root` SQLite would resolve the path into
+/// our own mount namespace, so the file and its WAL are copied out first
+/// (the service is idle: the copy is what a crash would leave).
+async fn integrity(dir: &Path, name: &str, copy_to: Option<&Path>) -> String {
     use sqlx::Connection;
-    let url = format!("sqlite://{}?mode=ro", db_file.display());
+    let file = format!("{name}.sqlite3");
+    let db_file = match copy_to {
+        None => dir.join(&file),
+        Some(to) => {
+            for suffix in ["", "-wal"] {
+                let from = dir.join(format!("{file}{suffix}"));
+                if from.exists() {
+                    std::fs::copy(&from, to.join(format!("{file}{suffix}"))).expect("copy the database out");
+                }
+            }
+            to.join(&file)
+        }
+    };
+    let url = format!("sqlite://{}", db_file.display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open read-only");
     let rows: Vec<String> = sqlx::query_scalar("pragma integrity_check")
         .fetch_all(&mut conn)
@@ -171,9 +188,9 @@ async fn a_full_disk_refuses_writes_with_507_keeps_reads_and_corrupts_nothing() 
     let mut thoughts = thoughts_disk.start("thoughts", thoughts_env);
     let (users_dir, thoughts_dir) = (users_disk.seen_by_test(&users), thoughts_disk.seen_by_test(&thoughts));
     let how = if users_disk.mounted_here {
-        "mount (root)"
+        "mounted by the test (root)"
     } else {
-        "unshare --user --mount"
+        "mounted in the service's own namespace (unshare --user --mount), checked on a copy"
     };
     let client = http();
     let token = bearer("dave");
@@ -274,8 +291,10 @@ async fn a_full_disk_refuses_writes_with_507_keeps_reads_and_corrupts_nothing() 
     let writes_back = freed_at.elapsed();
 
     // Nothing corrupted, nothing refused stored, nothing acknowledged lost.
-    let thoughts_check = integrity(&thoughts_dir.join("thoughts.sqlite3")).await;
-    let users_check = integrity(&users_dir.join("users.sqlite3")).await;
+    let copies = tempfile::tempdir().expect("temp dir");
+    let copy_to = (!users_disk.mounted_here).then_some(copies.path());
+    let thoughts_check = integrity(&thoughts_dir, "thoughts", copy_to).await;
+    let users_check = integrity(&users_dir, "users", copy_to).await;
     let stored = stored_texts(&thoughts.url(), &token).await;
     let lost: Vec<&String> = acked.iter().filter(|t| !stored.contains(t)).collect();
     let refused_but_stored: Vec<&String> = refused.iter().filter(|t| stored.contains(t)).collect();

@@ -54,11 +54,8 @@ async fn killing_thoughts_gives_the_degraded_page_at_once_and_a_restart_brings_p
         s.iter().any(|s| s.ended() > killed_at && s.outcome.degraded())
     })
     .await;
-    // Stay down a while: every page meanwhile must be the degraded one.
-    load.wait_for("3 s of outage", Duration::from_secs(10), |s| {
-        s.iter().any(|s| s.started > killed_at + Duration::from_secs(3))
-    })
-    .await;
+    // Stay down 3 s: every page meanwhile must be the degraded one.
+    hold_until(killed_at, Duration::from_secs(3)).await;
 
     let restarted_at = Instant::now();
     thoughts.restart();

@@ -72,11 +72,7 @@ async fn a_postgres_outage_makes_backends_not_ready_then_they_recover_without_lo
     tokio::task::block_in_place(|| cluster.stop());
     let stopped_at = Instant::now();
     let outage = Duration::from_secs(10);
-    users_ready
-        .wait_for("10 s of outage", outage + Duration::from_secs(10), |s| {
-            s.iter().any(|s| s.started >= stopped_at + outage)
-        })
-        .await;
+    hold_until(stopped_at, outage).await;
     tokio::task::block_in_place(|| cluster.start_again());
     let up_at = Instant::now();
     for (name, load) in [("users", &users_ready), ("thoughts", &thoughts_ready)] {

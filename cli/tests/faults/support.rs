@@ -23,8 +23,9 @@ pub(crate) const MARGIN: Duration = Duration::from_millis(500);
 /// as a latency (or a timeout) instead of a stuck test.
 pub(crate) const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The text every degraded page shows (a backend "is not answering right now").
-pub(crate) const DEGRADED_NOTICE: &str = "not answering right now";
+/// The words every degraded page says: the backend "is not answering
+/// right now" (pages), or "the users service is not answering" (forms).
+pub(crate) const DEGRADED_NOTICE: &str = "service is not answering";
 
 /// The path of a service binary built beside `mythoughts` (same profile).
 fn binary(name: &str) -> String {
@@ -631,6 +632,14 @@ impl SignInForm {
             ])
             .send()
             .await
+    }
+}
+
+/// Let an injected fault last `duration` from `since` (polling the clock,
+/// no single long sleep).
+pub(crate) async fn hold_until(since: Instant, duration: Duration) {
+    while since.elapsed() < duration {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
