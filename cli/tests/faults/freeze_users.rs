@@ -131,7 +131,7 @@ async fn freezing_users_keeps_the_deadline_and_the_breaker_opens_then_closes() {
         .filter(|r| r.at > frozen_at && r.at < thawed_at)
         .filter_map(|r| r.state)
         .collect();
-    let opened = states_during.iter().any(|s| *s == 2.0);
+    let opened = states_during.contains(&2.0);
     let first_open = readings
         .iter()
         .find(|r| r.at > frozen_at && r.state == Some(2.0))

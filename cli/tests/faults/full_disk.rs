@@ -70,7 +70,7 @@ impl Disk {
             return Service::start(name, envs);
         }
         let dir = self.dir.display().to_string();
-        let service = Service::start_wrapped(
+        Service::start_wrapped(
             name,
             |binary| {
                 let script =
@@ -89,8 +89,7 @@ impl Disk {
                 ("unshare".to_owned(), args.iter().map(|a| (*a).to_owned()).collect())
             },
             envs,
-        );
-        service
+        )
     }
 
     /// The directory as this test sees it (through the service's mount
