@@ -7,7 +7,7 @@
 //!
 //! The tests are `#[ignore]`d so the README's `cargo nextest run
 //! --workspace` stays fast; `.ci/run` runs them as their own step:
-//! `cargo nextest run --workspace --run-ignored only -E 'binary(faults)' --no-capture`
+//! `cargo nextest run --workspace --run-ignored only --no-fail-fast -E 'binary(faults)' --no-capture`
 //! (`--workspace` so the service binaries are built and current;
 //! `--no-capture` shows the table and runs the tests one at a time, so their
 //! timings do not disturb each other).

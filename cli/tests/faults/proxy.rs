@@ -3,8 +3,9 @@
 //! drops connections when a request arrives, or resets them halfway through
 //! a response. It counts what it saw and what it did.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -32,6 +33,12 @@ pub(crate) struct Counts {
     /// Requests seen for `/api/` paths (the calls a page makes; not the
     /// frontend's version polls).
     pub(crate) api_requests: AtomicU64,
+    /// Requests carrying an `x-request-id` already seen: retries (the
+    /// frontend forwards its page's request id on every attempt).
+    pub(crate) repeated: AtomicU64,
+    /// Requests without an `x-request-id` (the frontend's version polls).
+    pub(crate) anonymous: AtomicU64,
+    ids: Mutex<HashSet<Vec<u8>>>,
     /// Connections dropped on a request.
     pub(crate) dropped: AtomicU64,
     /// Responses cut by a reset.
@@ -46,6 +53,8 @@ pub(crate) struct Seen {
     pub(crate) connections: u64,
     pub(crate) requests: u64,
     pub(crate) api_requests: u64,
+    pub(crate) repeated: u64,
+    pub(crate) anonymous: u64,
     pub(crate) dropped: u64,
     pub(crate) reset: u64,
     pub(crate) delayed: u64,
@@ -58,6 +67,8 @@ impl std::ops::Sub for Seen {
             connections: self.connections - o.connections,
             requests: self.requests - o.requests,
             api_requests: self.api_requests - o.api_requests,
+            repeated: self.repeated - o.repeated,
+            anonymous: self.anonymous - o.anonymous,
             dropped: self.dropped - o.dropped,
             reset: self.reset - o.reset,
             delayed: self.delayed - o.delayed,
@@ -119,6 +130,8 @@ impl FaultProxy {
             connections: c.connections.load(Ordering::SeqCst),
             requests: c.requests.load(Ordering::SeqCst),
             api_requests: c.api_requests.load(Ordering::SeqCst),
+            repeated: c.repeated.load(Ordering::SeqCst),
+            anonymous: c.anonymous.load(Ordering::SeqCst),
             dropped: c.dropped.load(Ordering::SeqCst),
             reset: c.reset.load(Ordering::SeqCst),
             delayed: c.delayed.load(Ordering::SeqCst),
@@ -137,6 +150,16 @@ impl FaultProxy {
 /// time (a multiplicative hash spreads the hits).
 fn hit(n: u64, percent: u64) -> bool {
     percent > 0 && (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 100 < percent
+}
+
+/// The `x-request-id` header of a request head (reqwest sends header names
+/// in lower case).
+fn request_id(head: &[u8]) -> Option<&[u8]> {
+    let name = b"\r\nx-request-id:";
+    let start = head.windows(name.len()).position(|w| w.eq_ignore_ascii_case(name))? + name.len();
+    let rest = &head[start..];
+    let end = rest.windows(2).position(|w| w == b"\r\n").unwrap_or(rest.len());
+    Some(rest[..end].trim_ascii())
 }
 
 const METHODS: [&[u8]; 5] = [b"GET ", b"POST ", b"DELETE ", b"PUT ", b"HEAD "];
@@ -158,6 +181,17 @@ async fn relay(mut client: TcpStream, upstream: u16, faults: Arc<Faults>, counts
                     let path = chunk.split(|b| *b == b' ').nth(1).unwrap_or_default();
                     if path.starts_with(b"/api/") {
                         counts.api_requests.fetch_add(1, Ordering::SeqCst);
+                    }
+                    match request_id(chunk) {
+                        Some(id) => {
+                            let fresh = counts.ids.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_vec());
+                            if !fresh {
+                                counts.repeated.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                        None => {
+                            counts.anonymous.fetch_add(1, Ordering::SeqCst);
+                        }
                     }
                     if hit(k, faults.drop_percent.load(Ordering::SeqCst)) {
                         counts.dropped.fetch_add(1, Ordering::SeqCst);
@@ -192,7 +226,14 @@ async fn relay(mut client: TcpStream, upstream: u16, faults: Arc<Faults>, counts
 
 #[cfg(test)]
 mod tests {
-    use super::hit;
+    use super::{hit, request_id};
+
+    #[test]
+    fn request_ids_are_read_from_request_heads() {
+        let head = b"GET /api/thoughts/ HTTP/1.1\r\nhost: x\r\nX-Request-Id: abc-1 \r\naccept: */*\r\n\r\n";
+        assert_eq!(request_id(head), Some(&b"abc-1"[..]));
+        assert_eq!(request_id(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"), None);
+    }
 
     #[test]
     fn hits_come_at_about_the_asked_rate() {

@@ -14,6 +14,8 @@ use testkit::process::ServiceProcess;
 
 /// The frontend's whole-call deadline for a backend call (`BACKEND_TIMEOUT_MS`).
 pub(crate) const DEADLINE: Duration = Duration::from_millis(1000);
+/// The longest one attempt of a backend call may take (`OUTGOING_ATTEMPT_TIMEOUT_MS`).
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(800);
 /// The frontend's connect deadline (`BACKEND_CONNECT_TIMEOUT_MS`).
 pub(crate) const CONNECT_DEADLINE: Duration = Duration::from_millis(250);
 /// What a page may take beyond [`DEADLINE`]: rendering, the debug build, two
@@ -176,6 +178,9 @@ pub(crate) fn frontend_env(users_url: &str, thoughts_url: &str) -> Vec<(String, 
         ("PUBLIC_KEY_PATH", &testkit::keys().public_path.display().to_string()),
         ("BACKEND_TIMEOUT_MS", &DEADLINE.as_millis().to_string()),
         ("BACKEND_CONNECT_TIMEOUT_MS", &CONNECT_DEADLINE.as_millis().to_string()),
+        // One attempt may take 800 of the call's 1000 ms, as the defaults
+        // (2500 of 3000) leave room for a retry after a slow attempt.
+        ("OUTGOING_ATTEMPT_TIMEOUT_MS", &ATTEMPT_TIMEOUT.as_millis().to_string()),
         ("PASSWORD_MIN_LENGTH", "8"),
     ])
 }
