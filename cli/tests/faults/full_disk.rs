@@ -193,7 +193,7 @@ async fn a_full_disk_refuses_writes_with_507_keeps_reads_and_corrupts_nothing() 
     };
     let client = http();
     let token = bearer("dave");
-    let password = "a fine password";
+    let password = &format!("pw-{}", uuid::Uuid::new_v4().simple());
     sign_up(&users.url(), "dave", password).await;
     let mut acked = Vec::new();
     for i in 0..5 {

@@ -47,14 +47,14 @@ async fn a_postgres_outage_makes_backends_not_ready_then_they_recover_without_lo
             (Outcome::of(result).await, text)
         }
     });
-    let (client, base, tag) = (http(), users.url(), run.clone());
+    let (client, base, tag, secret) = (http(), users.url(), run.clone(), password.clone());
     let sign_ups = Load::start(1, Duration::from_millis(300), move |_, n| {
-        let (client, base) = (client.clone(), base.clone());
+        let (client, base, secret) = (client.clone(), base.clone(), secret.clone());
         let username = format!("pg{n}x{tag}");
         async move {
             let result = client
                 .post(format!("{base}/api/users/"))
-                .form(&[("username", username.as_str()), ("password", "a fine password")])
+                .form(&[("username", username.as_str()), ("password", secret.as_str())])
                 .send()
                 .await;
             (Outcome::of(result).await, username)
@@ -125,7 +125,7 @@ async fn a_postgres_outage_makes_backends_not_ready_then_they_recover_without_lo
     for s in sign_up_samples.iter().filter(|s| s.outcome.status() == Some(201)) {
         let login = client
             .post(format!("{}/api/login/", users.url()))
-            .form(&[("username", s.tag.as_str()), ("password", "a fine password")])
+            .form(&[("username", s.tag.as_str()), ("password", password.as_str())])
             .send()
             .await
             .expect("login sent");
