@@ -75,8 +75,9 @@ fn demo_password(file: &Path) -> anyhow::Result<String> {
 pub async fn seed(users_url: &str, thoughts_url: &str, password_file: &Path) -> anyhow::Result<Report> {
     let password = demo_password(password_file)?;
     let (connect, timeout) = (Duration::from_secs(2), Duration::from_secs(10));
-    let users = users_api::Client::new(users_url, connect, timeout)?;
-    let thoughts = thoughts_api::Client::new(thoughts_url, connect, timeout)?;
+    let outgoing = kit::config::OutgoingConfig::default();
+    let users = users_api::Client::new(users_url, connect, timeout, &outgoing)?;
+    let thoughts = thoughts_api::Client::new(thoughts_url, connect, timeout, &outgoing)?;
     let mut report = Report::default();
     for (username, texts) in DEMO {
         let credentials = Credentials {

@@ -195,14 +195,15 @@ async fn a_signed_in_page_view_is_one_trace_across_all_services() {
         Some("thoughts"),
         "{call:?}"
     );
-    // users served the JWKS to both verifiers, each call parented to its caller's client span.
+    // users served the JWKS to both verifiers, each call parented to its
+    // caller's client span (target `jwks`: the JWKS fetch has its own breaker).
     let users_requests = server_spans("users");
     assert!(!users_requests.is_empty(), "users was reached for the JWKS");
     for r in users_requests {
         let call = parent_of(r);
         assert_eq!(
             call.attributes.get("target").map(String::as_str),
-            Some("users"),
+            Some("jwks"),
             "{call:?}"
         );
     }

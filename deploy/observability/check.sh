@@ -4,7 +4,7 @@
 #    `promtool check metrics`, and its public port answers 404 for /metrics;
 #  - the alert rules pass `promtool check rules` and their unit tests;
 #  - every metric the dashboard and the rules use is one the services export
-#    (names ending _total, _seconds, _in_flight, _info, _ready, _up, _connections).
+#    (names ending _total, _seconds, _in_flight, _info, _ready, _up, _connections, _state).
 # Usage: check.sh MYTHOUGHTS_BINARY   (starts `mythoughts up` on loopback and stops it)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -58,7 +58,7 @@ def base(name):
     return name
 exprs = [t["expr"] for p in json.load(open("grafana-dashboard.json"))["panels"] for t in p.get("targets", [])]
 exprs += re.findall(r"expr: [|]?\s*(.+)", open("alerts.yaml").read())
-used = {base(m) for e in exprs for m in re.findall(r"\b([a-z_]+(?:_total|_seconds(?:_bucket|_count|_sum)?|_in_flight|_info|_ready|_up|_connections))\b", e)}
+used = {base(m) for e in exprs for m in re.findall(r"\b([a-z_]+(?:_total|_seconds(?:_bucket|_count|_sum)?|_in_flight|_info|_ready|_up|_connections|_state))\b", e)}
 missing = sorted(used - exported)
 if missing:
     sys.exit(f"dashboard or rules use metrics nobody exports: {missing}")

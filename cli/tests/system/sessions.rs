@@ -22,7 +22,7 @@ async fn session_claims(system: &System, b: &Browser) -> tokens::Claims {
         jwks_min_refresh_seconds: 0,
         token_issuer: None,
     }
-    .build()
+    .build(&kit::config::OutgoingConfig::default())
     .expect("a JWKS verifier");
     let value = b.cookies.get("session").expect("a session cookie").trim_matches('"');
     verifier
@@ -113,8 +113,13 @@ async fn after_signing_out_the_old_cookies_are_signed_out_here_at_once_and_every
     replay.cookies.insert("refresh".into(), old_refresh.clone());
     until_past(claims.exp).await;
     assert_eq!(replay.get("/").await.location(), Some("/login/"), "expired and revoked");
-    let users =
-        users_api::Client::new(&system.urls.users, Duration::from_secs(2), Duration::from_secs(10)).expect("client");
+    let users = users_api::Client::new(
+        &system.urls.users,
+        Duration::from_secs(2),
+        Duration::from_secs(10),
+        &kit::config::OutgoingConfig::default(),
+    )
+    .expect("client");
     match users.refresh_session(&old_refresh).await {
         Err(users_api::ClientError::Status { status: 401, .. }) => {}
         other => panic!("a revoked refresh token must get 401, got {other:?}"),

@@ -250,6 +250,73 @@ impl ServerConfig {
     }
 }
 
+/// How every outgoing call fails (`kit::client`): retries of idempotent
+/// requests within a budget, and a circuit breaker per target. The
+/// deadlines themselves belong to each caller (the frontend's
+/// `BACKEND_TIMEOUT_MS`); attempts and backoff always fit inside them.
+/// Flatten it into a service's configuration (`#[command(flatten)]`) so
+/// every service that calls another has the same names.
+#[derive(Debug, Clone, Args)]
+pub struct OutgoingConfig {
+    /// Extra attempts after a failed one, for GET/HEAD calls that were
+    /// refused, timed out, cut or answered 502/503/504 (any method when the
+    /// connection was refused before anything was sent); 0 = never retry.
+    #[arg(long, env = "OUTGOING_RETRIES", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub outgoing_retries: u32,
+    /// Backoff before the first retry, in milliseconds; each further retry
+    /// waits twice as long, plus up to as much again of random jitter.
+    #[arg(long, env = "OUTGOING_RETRY_BACKOFF_MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub outgoing_retry_backoff_ms: u64,
+    /// Retries per target may add at most this percentage of its calls (over
+    /// the last 10 s) on top of OUTGOING_RETRY_MIN_PER_SECOND; further
+    /// retries are refused (counted in `outgoing_retries_refused_total`).
+    #[arg(long, env = "OUTGOING_RETRY_BUDGET_PERCENT", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub outgoing_retry_budget_percent: u32,
+    /// Retries per second per target allowed whatever the budget, so a
+    /// quiet service can still retry a rare failure.
+    #[arg(long, env = "OUTGOING_RETRY_MIN_PER_SECOND", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub outgoing_retry_min_per_second: u32,
+    /// Longest one attempt of a retriable call may take before it is given
+    /// up for a retry, in milliseconds (the last attempt gets whatever is
+    /// left of the whole-call deadline). Keep it above the slowest normal
+    /// answer (thoughts' SEARCH_TIMEOUT_MS).
+    #[arg(long, env = "OUTGOING_ATTEMPT_TIMEOUT_MS", default_value_t = 2500, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub outgoing_attempt_timeout_ms: u64,
+    /// Consecutive failed attempts (refused, timed out, 5xx) that open a
+    /// target's circuit: calls then fail at once without being sent; 0 =
+    /// never open.
+    #[arg(long, env = "BREAKER_FAILURES", default_value_t = 5)]
+    pub breaker_failures: u32,
+    /// How long an open circuit refuses calls, in milliseconds; then one
+    /// probe call is let through: success closes it, failure opens it again.
+    #[arg(long, env = "BREAKER_OPEN_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub breaker_open_ms: u64,
+}
+
+impl Default for OutgoingConfig {
+    /// The declared defaults, from the `#[arg]` attributes.
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            outgoing: OutgoingConfig,
+        }
+        defaults::<Only>().outgoing
+    }
+}
+
+impl OutgoingConfig {
+    /// Every call sent once, and no circuit breaker: for tests that exercise a
+    /// service through its client and must see each answer as it is.
+    pub fn direct() -> Self {
+        Self {
+            outgoing_retries: 0,
+            breaker_failures: 0,
+            ..Self::default()
+        }
+    }
+}
+
 /// Database engine names, as the book spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 #[clap(rename_all = "UPPER")]

@@ -89,7 +89,14 @@ fn migrator(sources: &'static [MigrationSource]) -> Migrator {
             )
         })
         .collect();
-    Migrator::with_migrations(migrations)
+    let mut migrator = Migrator::with_migrations(migrations);
+    // Expand/contract: the previous release of a service must start against
+    // a schema the next release has already migrated (a rollback, or N-1 and
+    // N side by side during a rolling update). Migrations it does not know are
+    // newer ones, additive by rule (docs/independent-releases.md); the ones it
+    // knows are still checked against their checksums.
+    migrator.set_ignore_missing(true);
+    migrator
 }
 
 /// SQLite checkpoints the WAL into the database after a commit leaves it
@@ -420,6 +427,62 @@ mod tests {
             .permissions()
             .mode()
             & 0o777
+    }
+
+    const EXPANDED: &[MigrationSource] = &[
+        (
+            1,
+            "accounts",
+            "create table accounts (id integer primary key, name text not null)",
+        ),
+        (2, "add email", "alter table accounts add column email text"),
+    ];
+
+    #[tokio::test]
+    async fn the_previous_release_starts_on_a_schema_the_next_release_migrated() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", tmp.path().join("kit.sqlite3").display());
+        let next = Migrations {
+            sqlite: EXPANDED,
+            postgres: &[],
+        };
+        let db = Database::connect_and_migrate("kit", &url, 1, next, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("next release migrates: {e}"));
+        db.close().await;
+        let previous = Migrations {
+            sqlite: &EXPANDED[..1],
+            postgres: &[],
+        };
+        let db = Database::connect_and_migrate("kit", &url, 1, previous, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("previous release starts on the expanded schema: {e}"));
+        let Pool::Sqlite(pool) = db.pool() else {
+            unreachable!("a sqlite: URL")
+        };
+        sqlx::query("insert into accounts (name) values ('alice')")
+            .execute(pool)
+            .await
+            .expect("the previous release writes through the columns it knows");
+        db.close().await;
+        // A migration the previous release knows, but changed, is still refused.
+        let tampered: &'static [MigrationSource] = &[(
+            1,
+            "accounts",
+            "create table accounts (id integer primary key, name text)",
+        )];
+        let refused = Database::connect_and_migrate(
+            "kit",
+            &url,
+            1,
+            Migrations {
+                sqlite: tampered,
+                postgres: &[],
+            },
+            Duration::from_millis(200),
+        )
+        .await;
+        assert!(refused.is_err(), "a changed migration is refused");
     }
 
     #[tokio::test]

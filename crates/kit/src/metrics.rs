@@ -59,12 +59,24 @@ fn describe_chassis_metrics() {
     );
     describe_counter!(
         "outgoing_requests_total",
-        "Calls to other services, by target and outcome"
+        "Attempts of calls to other services, by target and outcome (breaker_open: failed at once, not sent)"
     );
     describe_histogram!(
         "outgoing_request_duration_seconds",
         Unit::Seconds,
-        "Time of calls to other services, by target"
+        "Time of each attempt sent to another service, by target"
+    );
+    describe_counter!(
+        "outgoing_retries_total",
+        "Attempts sent again after a failed one, by target"
+    );
+    describe_counter!(
+        "outgoing_retries_refused_total",
+        "Retries not sent because the target's retry budget was spent, by target"
+    );
+    describe_gauge!(
+        "outgoing_breaker_state",
+        "Circuit breaker of each call target: 0 closed, 1 half-open, 2 open"
     );
     describe_gauge!(
         "build_info",

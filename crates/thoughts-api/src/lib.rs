@@ -64,9 +64,16 @@ use reqwest::Method;
 pub struct Client(kit::client::ApiClient);
 
 impl Client {
-    /// A client of the service at `base`, with connect and whole-call deadlines.
-    pub fn new(base: &str, connect_timeout: Duration, timeout: Duration) -> Result<Self, ClientError> {
-        kit::client::ApiClient::new("thoughts", base, connect_timeout, timeout).map(Self)
+    /// A client of the service at `base`, with connect and whole-call
+    /// deadlines, retrying and breaking the circuit as `outgoing` says
+    /// ([`kit::client`]).
+    pub fn new(
+        base: &str,
+        connect_timeout: Duration,
+        timeout: Duration,
+        outgoing: &kit::config::OutgoingConfig,
+    ) -> Result<Self, ClientError> {
+        kit::client::ApiClient::new("thoughts", base, connect_timeout, timeout, outgoing).map(Self)
     }
 
     /// The same client, forwarding `request_id` on every call.

@@ -19,6 +19,9 @@ pub enum KeyError {
     /// Key generation failed.
     #[error("cannot generate a key pair")]
     Generate,
+    /// The HTTP client of a JWKS URL could not be built.
+    #[error("cannot set up the JWKS client for {0}: {1}")]
+    JwksClient(String, String),
 }
 
 fn pem(label: &str, der: &[u8]) -> String {

@@ -44,8 +44,9 @@ pub struct VerifierConfig {
 
 impl VerifierConfig {
     /// Build the verifier; a missing or unreadable key file is an error
-    /// naming the path.
-    pub fn build(&self) -> Result<Verifier, KeyError> {
+    /// naming the path. The JWKS is fetched with `outgoing`'s retries and
+    /// circuit breaker (target `jwks`).
+    pub fn build(&self, outgoing: &kit::config::OutgoingConfig) -> Result<Verifier, KeyError> {
         let path = match (&self.public_key_path, &self.jwks_url) {
             (Some(p), _) => Some(p.clone()),
             (None, None) => Some(PathBuf::from(DEFAULT_PUBLIC_KEY_PATH)),
@@ -57,7 +58,7 @@ impl VerifierConfig {
             verifier = verifier.with_pem(&pem)?;
         }
         if let Some(url) = &self.jwks_url {
-            verifier = verifier.with_jwks_url(url, Duration::from_secs(self.jwks_min_refresh_seconds));
+            verifier = verifier.with_jwks_url(url, Duration::from_secs(self.jwks_min_refresh_seconds), outgoing)?;
         }
         Ok(verifier.with_issuer(self.token_issuer.as_deref()))
     }
@@ -142,9 +143,13 @@ impl IntoResponse for Rejection {
     }
 }
 
+/// Deadlines of a JWKS fetch: to connect, and for the whole fetch.
+const JWKS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+const JWKS_TIMEOUT: Duration = Duration::from_secs(3);
+
 struct JwksSource {
     url: String,
-    client: reqwest::Client,
+    client: kit::client::ApiClient,
     min_refresh: Duration,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -223,15 +228,21 @@ impl Verifier {
         Ok(self)
     }
 
-    fn with_jwks_url(mut self, url: &str, min_refresh: Duration) -> Self {
-        let client = kit::client::build(Duration::from_secs(1), Duration::from_secs(3)).unwrap_or_default();
+    fn with_jwks_url(
+        mut self,
+        url: &str,
+        min_refresh: Duration,
+        outgoing: &kit::config::OutgoingConfig,
+    ) -> Result<Self, KeyError> {
+        let client = kit::client::ApiClient::new("jwks", url, JWKS_CONNECT_TIMEOUT, JWKS_TIMEOUT, outgoing)
+            .map_err(|e| KeyError::JwksClient(url.to_owned(), e.to_string()))?;
         self.jwks = Some(Arc::new(JwksSource {
             url: url.to_owned(),
             client,
             min_refresh,
             last_fetch: tokio::sync::Mutex::new(None),
         }));
-        self
+        Ok(self)
     }
 
     /// Replace the JWKS keys by the RSA signing keys of `set` (PEM keys stay):
@@ -265,13 +276,10 @@ impl Verifier {
             return;
         }
         *last = Some(Instant::now());
-        let fetched = async {
-            let response = kit::client::send("users", source.client.get(&source.url), None)
-                .await?
-                .error_for_status()?;
-            response.json::<JwkSet>().await
-        }
-        .await;
+        let fetched = source
+            .client
+            .json::<JwkSet>(source.client.request_url(reqwest::Method::GET, &source.url))
+            .await;
         match fetched {
             Ok(set) => {
                 let n = self.load_jwks(&set);

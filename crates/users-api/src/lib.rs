@@ -73,9 +73,15 @@ pub struct Client(kit::client::ApiClient);
 
 impl Client {
     /// A client of the service at `base` (e.g. `http://127.0.0.1:8001`), with
-    /// the given connect and whole-call deadlines.
-    pub fn new(base: &str, connect_timeout: Duration, timeout: Duration) -> Result<Self, ClientError> {
-        kit::client::ApiClient::new("users", base, connect_timeout, timeout).map(Self)
+    /// the given connect and whole-call deadlines, retrying and breaking the
+    /// circuit as `outgoing` says ([`kit::client`]).
+    pub fn new(
+        base: &str,
+        connect_timeout: Duration,
+        timeout: Duration,
+        outgoing: &kit::config::OutgoingConfig,
+    ) -> Result<Self, ClientError> {
+        kit::client::ApiClient::new("users", base, connect_timeout, timeout, outgoing).map(Self)
     }
 
     /// The same client, forwarding `request_id` on every call.

@@ -21,7 +21,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use clap::Parser;
-use kit::config::{ServerConfig, StartupError};
+use kit::config::{OutgoingConfig, ServerConfig, StartupError};
 use kit::ops::{Ready, ready_check};
 use kit::server::{Server, Service};
 use std::path::PathBuf;
@@ -61,9 +61,12 @@ pub struct Config {
     /// Deadline to connect to a backend, in milliseconds.
     #[arg(long, env = "BACKEND_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
     pub backend_connect_timeout_ms: u64,
-    /// Deadline for a whole backend call, in milliseconds.
+    /// Deadline for a whole backend call, in milliseconds, its retries included.
     #[arg(long, env = "BACKEND_TIMEOUT_MS", default_value_t = 3000)]
     pub backend_timeout_ms: u64,
+    /// Retries and circuit breakers of the calls to the backends (and to the JWKS).
+    #[command(flatten)]
+    pub outgoing: OutgoingConfig,
     /// Mark cookies `Secure` (set when the site is served over HTTPS).
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
@@ -134,13 +137,13 @@ impl AppState {
         bad_url("THOUGHTS_BACKEND_URL", &config.thoughts_backend_url)?;
         let verifier = config
             .keys
-            .build()
+            .build(&config.outgoing)
             .map_err(|e| StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}")))?;
         let connect = Duration::from_millis(config.backend_connect_timeout_ms);
         let timeout = Duration::from_millis(config.backend_timeout_ms);
-        let users = users_api::Client::new(&config.user_backend_url, connect, timeout)
+        let users = users_api::Client::new(&config.user_backend_url, connect, timeout, &config.outgoing)
             .map_err(|e| StartupError::Other(anyhow::anyhow!("{e}")))?;
-        let thoughts = thoughts_api::Client::new(&config.thoughts_backend_url, connect, timeout)
+        let thoughts = thoughts_api::Client::new(&config.thoughts_backend_url, connect, timeout, &config.outgoing)
             .map_err(|e| StartupError::Other(anyhow::anyhow!("{e}")))?;
         Ok(Self {
             users,

@@ -13,7 +13,7 @@ pub mod store;
 
 use axum::extract::FromRef;
 use clap::Parser;
-use kit::config::{DatabaseConfig, ServerConfig, StartupError};
+use kit::config::{DatabaseConfig, OutgoingConfig, ServerConfig, StartupError};
 use kit::db::Database;
 use kit::server::{Server, Service};
 use std::time::Duration;
@@ -41,6 +41,9 @@ pub struct Config {
     /// Token verification keys.
     #[command(flatten)]
     pub keys: VerifierConfig,
+    /// Retries and circuit breaker of the JWKS fetch.
+    #[command(flatten)]
+    pub outgoing: OutgoingConfig,
     /// Most items a list answers without paging parameters.
     #[arg(long, env = "LIST_MAX_ITEMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub list_max_items: u32,
@@ -134,7 +137,7 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let verifier = config
             .keys
-            .build()
+            .build(&config.outgoing)
             .map_err(|e| StartupError::Config(format!("PUBLIC_KEY_PATH / JWKS_URL: {e}")))?;
         let trusted_proxies = kit::address::TrustedProxies::parse(&config.trusted_proxies)
             .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?;

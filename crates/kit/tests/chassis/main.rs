@@ -2,6 +2,7 @@
 //! `oneshot` on `Server::router`, and lifecycle tests over a real socket on
 //! port 0.
 
+mod client;
 mod helpers;
 mod input;
 mod lifecycle;

@@ -66,16 +66,58 @@ async fn thoughts_down_gives_a_503_page_and_back_up_works_again() {
     );
     assert_eq!(body["backends"]["users"]["status"], "up", "{body}");
     wait_for_metric(&app.frontend, "frontend_backend_up{backend=\"thoughts\"} 0").await;
+    // Its calls failed often enough to open the circuit: they now fail at
+    // once, without waiting for a connection.
+    wait_for_metric(&app.frontend, "outgoing_breaker_state{target=\"thoughts\"} 2").await;
 
-    // Back up on the same port: the frontend recovers by itself.
+    // Back up on the same port: the frontend recovers by itself, at the
+    // latest when the open circuit lets its next probe through.
     app.thoughts.restart().await;
-    let back = b.get("/").await;
-    assert_eq!(back.status, StatusCode::OK);
+    let restarted = Instant::now();
+    let open = Duration::from_millis(kit::config::OutgoingConfig::default().breaker_open_ms);
+    let back = loop {
+        let page = b.get("/").await;
+        if page.status == StatusCode::OK || restarted.elapsed() > open + Duration::from_secs(2) {
+            break page;
+        }
+        assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    println!("normal pages again {:?} after the restart", restarted.elapsed());
+    assert_eq!(
+        back.status,
+        StatusCode::OK,
+        "normal pages within {open:?} of the restart"
+    );
     assert!(back.body.contains("before the outage"), "the list is shown again");
     let (status, body) = readiness(&app.frontend.base).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["backends"]["thoughts"]["status"], "up", "{body}");
     wait_for_metric(&app.frontend, "frontend_backend_up{backend=\"thoughts\"} 1").await;
+    wait_for_metric(&app.frontend, "outgoing_breaker_state{target=\"thoughts\"} 0").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_failing_once_is_retried_and_the_visitor_sees_the_page() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    b.sign_up("patient", "a long enough password").await;
+    b.post_thought("still here").await;
+    app.thoughts.fail_next(1);
+    let page = b.get("/").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("still here"));
+    app.thoughts.fail_next(1);
+    let search = b.get("/search?search=still").await;
+    assert_eq!(search.status, StatusCode::OK, "{}", search.body);
+
+    // Without retries the same failure reaches the visitor.
+    let direct = TestApp::start_with(|c| c.outgoing.outgoing_retries = 0).await;
+    let mut b = direct.browser();
+    b.sign_up("impatient", "a long enough password").await;
+    direct.thoughts.fail_next(1);
+    assert_eq!(b.get("/").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(b.get("/").await.status, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

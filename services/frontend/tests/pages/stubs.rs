@@ -13,7 +13,7 @@ use axum::{Form, Json, Router};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use thoughts_api::Thought;
 use tokens::{Signer, Verifier};
@@ -29,17 +29,23 @@ pub(crate) struct Stub {
     router: Router,
     addr: SocketAddr,
     stalled: Arc<AtomicBool>,
+    /// Requests still to answer 503 before answering normally.
+    failing: Arc<AtomicU32>,
     running: Option<(CancellationToken, JoinHandle<()>)>,
 }
 
 impl Stub {
     async fn start(router: Router) -> Self {
         let stalled = Arc::new(AtomicBool::new(false));
-        let router = router.layer(middleware::from_fn_with_state(stalled.clone(), stall));
+        let failing = Arc::new(AtomicU32::new(0));
+        let router = router
+            .layer(middleware::from_fn_with_state(stalled.clone(), stall))
+            .layer(middleware::from_fn_with_state(failing.clone(), fail));
         let mut stub = Self {
             router,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             stalled,
+            failing,
             running: None,
         };
         stub.serve().await;
@@ -80,6 +86,22 @@ impl Stub {
     pub(crate) fn stall(&self) {
         self.stalled.store(true, Ordering::SeqCst);
     }
+
+    /// Answer the next `n` requests 503 (a replica restarting behind its
+    /// Service, a proxy in between failing), then normally again.
+    pub(crate) fn fail_next(&self, n: u32) {
+        self.failing.store(n, Ordering::SeqCst);
+    }
+}
+
+async fn fail(State(failing): State<Arc<AtomicU32>>, req: Request, next: Next) -> Response {
+    if failing
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "stub failing on purpose");
+    }
+    next.run(req).await
 }
 
 async fn stall(State(stalled): State<Arc<AtomicBool>>, req: Request, next: Next) -> Response {

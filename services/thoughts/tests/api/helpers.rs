@@ -34,7 +34,13 @@ pub(crate) async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut thoughts
     let server = testkit::Running::spawn(|token| app.run_until_stopped(token));
     testkit::wait_ready(&base).await;
     TestApp {
-        api: thoughts_api::Client::new(&base, Duration::from_secs(2), Duration::from_secs(30)).expect("client"),
+        api: thoughts_api::Client::new(
+            &base,
+            Duration::from_secs(2),
+            Duration::from_secs(30),
+            &kit::config::OutgoingConfig::direct(),
+        )
+        .expect("client"),
         base,
         admin,
         client: reqwest::Client::new(),

@@ -40,7 +40,13 @@ pub(crate) async fn spawn_on(db: testkit::TestDatabase, adjust: impl FnOnce(&mut
     let server = testkit::Running::spawn(|token| app.run_until_stopped(token));
     testkit::wait_ready(&base).await;
     TestApp {
-        api: users_api::Client::new(&base, Duration::from_secs(2), Duration::from_secs(30)).expect("client"),
+        api: users_api::Client::new(
+            &base,
+            Duration::from_secs(2),
+            Duration::from_secs(30),
+            &kit::config::OutgoingConfig::direct(),
+        )
+        .expect("client"),
         base,
         admin,
         client: reqwest::Client::new(),
