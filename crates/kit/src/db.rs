@@ -344,6 +344,78 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// SQLite's primary result code for "database or disk is full".
+const SQLITE_FULL: i64 = 13;
+/// SQLite's primary result codes for a database still locked by another
+/// writer after the busy timeout.
+const SQLITE_BUSY: i64 = 5;
+const SQLITE_LOCKED: i64 = 6;
+
+/// The code of a database error, per engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode<'a> {
+    /// A SQLite (extended) result code.
+    Sqlite(i64),
+    /// A PostgreSQL SQLSTATE.
+    Postgres(&'a str),
+}
+
+impl ErrorCode<'_> {
+    /// True when the disk is full: SQLite's `SQLITE_FULL` (13, or one of its
+    /// extended codes), PostgreSQL's `53100 disk_full`.
+    pub fn is_disk_full(self) -> bool {
+        match self {
+            Self::Sqlite(code) => code & 0xff == SQLITE_FULL,
+            Self::Postgres(state) => state == "53100",
+        }
+    }
+
+    /// True when the database is there but cannot serve right now: SQLite's
+    /// `SQLITE_BUSY` / `SQLITE_LOCKED` after the busy timeout; PostgreSQL's
+    /// connection exceptions (class `08`), `57P01`–`57P03` (shutting down,
+    /// crashed, not accepting connections yet) and `53300` (too many
+    /// connections).
+    pub fn is_unavailable(self) -> bool {
+        match self {
+            Self::Sqlite(code) => matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED),
+            Self::Postgres(state) => state.starts_with("08") || matches!(state, "57P01" | "57P02" | "57P03" | "53300"),
+        }
+    }
+}
+
+/// Apply `f` to the engine's code of a database error (false without one).
+fn with_code(db: &dyn sqlx::error::DatabaseError, f: impl FnOnce(ErrorCode<'_>) -> bool) -> bool {
+    let Some(code) = db.code() else {
+        return false;
+    };
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        code.parse().is_ok_and(|c| f(ErrorCode::Sqlite(c)))
+    } else {
+        f(ErrorCode::Postgres(&code))
+    }
+}
+
+/// True when the database refused a write because its disk is full (see
+/// [`ErrorCode::is_disk_full`]): the client should hear a clear "storage
+/// full" (507, [`crate::error::storage_full_response`]), not an internal error.
+pub fn is_disk_full(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if with_code(db.as_ref(), |c| c.is_disk_full()))
+}
+
+/// True when the error means the database is unreachable or shutting down,
+/// not that the request or the code is wrong: no connection could be had
+/// in time (the pool's acquire timeout), the connection broke (I/O, TLS),
+/// or the server said so ([`ErrorCode::is_unavailable`]). Such requests
+/// answer 503 with `Retry-After` ([`crate::error::database_unavailable_response`])
+/// while readiness reports the outage.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => with_code(db.as_ref(), |c| c.is_unavailable()),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,5 +570,74 @@ mod tests {
 
         db.close().await;
         assert_eq!(wal_len(), 0, "the WAL is truncated (or gone) after close");
+    }
+
+    #[test]
+    fn disk_full_and_unavailable_codes_of_both_engines_are_recognised() {
+        use ErrorCode::{Postgres, Sqlite};
+        for code in [Sqlite(13), Postgres("53100")] {
+            assert!(code.is_disk_full(), "{code:?}");
+            assert!(!code.is_unavailable(), "{code:?}");
+        }
+        // SQLite busy/locked (and an extended code: SQLITE_BUSY_SNAPSHOT 517),
+        // PostgreSQL connection failures, shutdown, start-up, too many clients.
+        for code in [
+            Sqlite(5),
+            Sqlite(517),
+            Sqlite(6),
+            Postgres("08006"),
+            Postgres("08001"),
+            Postgres("57P01"),
+            Postgres("57P02"),
+            Postgres("57P03"),
+            Postgres("53300"),
+        ] {
+            assert!(code.is_unavailable(), "{code:?}");
+            assert!(!code.is_disk_full(), "{code:?}");
+        }
+        // Not outages: unique violations (2067, 23505), SQLITE_IOERR_WRITE
+        // (778), a syntax error, and SQLSTATEs that look like SQLite codes.
+        for code in [
+            Sqlite(2067),
+            Sqlite(778),
+            Sqlite(1),
+            Postgres("23505"),
+            Postgres("42601"),
+            Postgres("13"),
+            Postgres("5"),
+        ] {
+            assert!(!code.is_disk_full() && !code.is_unavailable(), "{code:?}");
+        }
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_disk_full(&sqlx::Error::PoolTimedOut));
+    }
+
+    #[tokio::test]
+    async fn a_full_sqlite_database_is_recognised_as_disk_full() {
+        // `max_page_count` makes SQLite answer SQLITE_FULL as a full disk would.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .expect("memory database");
+        sqlx::query("create table t (x blob)")
+            .execute(&pool)
+            .await
+            .expect("create");
+        let pages: i64 = sqlx::query_scalar("pragma page_count")
+            .fetch_one(&pool)
+            .await
+            .expect("page count");
+        sqlx::query(sqlx::AssertSqlSafe(format!("pragma max_page_count = {pages}")))
+            .execute(&pool)
+            .await
+            .expect("limit");
+        let err = sqlx::query("insert into t values (randomblob(100000))")
+            .execute(&pool)
+            .await
+            .expect_err("the database is full");
+        assert!(is_disk_full(&err), "{err:?}");
+        assert!(!is_unavailable(&err), "{err:?}");
     }
 }

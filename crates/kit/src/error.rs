@@ -59,6 +59,37 @@ pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> R
     response
 }
 
+/// A 503 response with the service's `message` and `Retry-After` in whole
+/// seconds (at least 1): the service is up but cannot do this right now.
+pub fn service_unavailable(message: impl Into<String>, retry_after_secs: u64) -> Response {
+    let mut response = error_response(StatusCode::SERVICE_UNAVAILABLE, message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+    response
+}
+
+/// The answer when the database refuses a write because its disk is full
+/// (SQLite `SQLITE_FULL`, PostgreSQL `53100 disk_full`, see
+/// [`crate::db::is_disk_full`]): 507 Insufficient Storage, nothing was
+/// saved. The cause is logged here, once, at error level: an operator must
+/// free space.
+pub fn storage_full_response(cause: &sqlx::Error) -> Response {
+    tracing::error!(error = %cause, "database storage full: write refused");
+    error_response(
+        StatusCode::INSUFFICIENT_STORAGE,
+        "The server's storage is full: nothing was saved. Try again later.",
+    )
+}
+
+/// The answer when the database cannot be reached or is shutting down
+/// (see [`crate::db::is_unavailable`]): 503 with `Retry-After`, logged as a
+/// warning (readiness reports the same outage).
+pub fn database_unavailable_response(cause: &sqlx::Error) -> Response {
+    tracing::warn!(error = %cause, "database unavailable: request refused");
+    service_unavailable("The database is not reachable right now; try again in a moment", 2)
+}
+
 /// The message used for a status when nothing more specific is known.
 pub fn default_message(status: StatusCode) -> &'static str {
     match status {
@@ -70,6 +101,7 @@ pub fn default_message(status: StatusCode) -> &'static str {
         StatusCode::FORBIDDEN => "Forbidden",
         StatusCode::REQUEST_TIMEOUT => "Request timed out",
         StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
+        StatusCode::INSUFFICIENT_STORAGE => "Storage full",
         s if s.is_server_error() => "Internal server error",
         _ => "Bad request",
     }

@@ -4,7 +4,8 @@
 //! the server named by `TEST_DATABASE_URL`), [`both_engines!`] to write a
 //! test once for both, readiness polling, the services' logs on demand
 //! (`TEST_LOG`, see [`init_logs`]), a cookie-keeping [`browser::Browser`]
-//! for the web pages, real service processes ([`process`]), the README
+//! for the web pages, real service processes ([`process`]), a PostgreSQL
+//! cluster a test may stop and start ([`PrivateCluster`]), the README
 //! variables-table check ([`readme`]), the OpenAPI completeness check
 //! ([`openapi`]) and committed generated files such as the OpenAPI documents
 //! ([`golden`]).
@@ -14,8 +15,11 @@
 pub mod browser;
 pub mod golden;
 pub mod openapi;
+mod private_pg;
 pub mod process;
 pub mod readme;
+
+pub use private_pg::PrivateCluster;
 
 use sqlx::Connection;
 use std::path::{Path, PathBuf};
@@ -303,6 +307,29 @@ fn start_cluster(dir: &Path) -> Result<String, String> {
         &["-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"],
     )?;
     Ok(url)
+}
+
+/// The error SQLite really gives when the disk is full (`SQLITE_FULL`),
+/// provoked on an in-memory database capped with `max_page_count`: for unit
+/// tests of how a service answers a full disk.
+pub async fn sqlite_full_error() -> sqlx::Error {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .expect("in-memory SQLite");
+    sqlx::query("create table t (x blob)")
+        .execute(&pool)
+        .await
+        .expect("create");
+    sqlx::query("pragma max_page_count = 2")
+        .execute(&pool)
+        .await
+        .expect("cap");
+    sqlx::query("insert into t values (randomblob(100000))")
+        .execute(&pool)
+        .await
+        .expect_err("a capped database is full")
 }
 
 /// With `TEST_LOG` set, the services' logs of this test process go to the

@@ -87,13 +87,41 @@ impl ServiceProcess {
         self.child.id()
     }
 
+    /// The admin listener's port of `service` (the `admin` field of its
+    /// "listening" line).
+    pub fn admin_port(&self, service: &str) -> u16 {
+        self.log()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["message"] == "listening" && v["service"] == service)
+            .find_map(|v| v["admin"].as_str()?.rsplit(':').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{service} admin port"))
+    }
+
     /// Send SIGTERM.
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Send the signal `name` (`TERM`, `STOP`, `CONT`, ...), as `kill -<name>` does.
+    pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
+            .args([format!("-{name}"), self.pid().to_string()])
             .status()
             .map(|s| s.success());
-        assert_eq!(ok.ok(), Some(true), "kill -TERM");
+        assert_eq!(ok.ok(), Some(true), "kill -{name}");
+    }
+
+    /// `kill -9`, and reap the process: when this returns it is gone and
+    /// its ports are free.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
+    }
+
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Wait for the exit (at most `limit`); the exit code, or None if killed.
