@@ -5,7 +5,8 @@
 //!   form) and the 401 every protected operation can answer;
 //! - the responses [`Params`](crate::Params) and the middleware give before a
 //!   handler runs: 408 (slow body), 413 (body over `BODY_LIMIT_BYTES`), 415
-//!   (another body type), and the 500 of an unexpected failure;
+//!   (another body type), the 500 of an unexpected failure, the 507 of a full
+//!   disk and the 503 of an unreachable database;
 //! - the schema of a parameter as [`Params`](crate::Params) reads it from a
 //!   JSON body: a string, or a number or boolean taken as its JSON text (as
 //!   the book's request parser does);
@@ -88,9 +89,28 @@ pub enum Internal {
     /// 500.
     #[response(
         status = 500,
-        description = "An unexpected failure (such as the database failing); never caused by what the request holds. The body says nothing more; the log line has the cause and the request id."
+        description = "An unexpected failure; never caused by what the request holds. The body says nothing more; the log line has the cause and the request id."
     )]
     Failure(ErrorBody),
+    /// 507.
+    #[response(
+        status = 507,
+        description = "The database's storage is full (SQLite `SQLITE_FULL`, PostgreSQL `53100 disk_full`): nothing was saved; reads keep working."
+    )]
+    StorageFull(ErrorBody),
+}
+
+/// The 503 of an operation that needs the database, when it cannot be
+/// reached (operations with other 503s say so in their own description).
+#[derive(utoipa::IntoResponses)]
+pub enum Unavailable {
+    /// 503.
+    #[response(
+        status = 503,
+        description = "The database is not reachable right now (or is shutting down); nothing was saved.",
+        headers(("Retry-After" = u64, description = "Seconds to wait"))
+    )]
+    Database(ErrorBody),
 }
 
 /// The 401 of an operation that requires a bearer token.

@@ -19,7 +19,7 @@ use tokens::AuthUser;
         kit::openapi::Unauthorized,
         (status = 403, description = "The token is not an administrator's.", body = kit::ErrorBody),
         (status = 404, description = "The id is not a positive integer.", body = kit::ErrorBody),
-        (status = 503, description = "No key to verify tokens is known yet (the users service unreachable since start-up).", body = kit::ErrorBody),
+        (status = 503, description = "No key to verify tokens is known yet (the users service unreachable since start-up). Or the database is not reachable right now (`Retry-After: 2`).", body = kit::ErrorBody),
         kit::openapi::Internal,
     )
 )]

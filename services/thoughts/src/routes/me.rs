@@ -29,7 +29,7 @@ use tokens::AuthUser;
         kit::openapi::Unauthorized,
         (status = 429, description = "This client address searched more than SEARCHES_PER_ADDRESS_PER_MINUTE times in a minute (searches only).",
             body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "SEARCH_CONCURRENCY searches are running already, or the search ran past SEARCH_TIMEOUT_MS (both with `Retry-After`); or no key to verify tokens is known yet (the users service unreachable since start-up).",
+        (status = 503, description = "SEARCH_CONCURRENCY searches are running already, or the search ran past SEARCH_TIMEOUT_MS (both with `Retry-After`); or no key to verify tokens is known yet (the users service unreachable since start-up). Or the database is not reachable right now (`Retry-After: 2`).",
             body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait (search refusals)"))),
         kit::openapi::BodyErrors, kit::openapi::Internal,
     )
@@ -59,7 +59,7 @@ pub async fn list_my_thoughts(
         kit::openapi::Unauthorized,
         (status = 429, description = "This account posted faster than POSTS_PER_ACCOUNT_PER_MINUTE after a burst of POSTS_BURST_PER_ACCOUNT.",
             body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "No key to verify tokens is known yet (the users service unreachable since start-up).", body = kit::ErrorBody),
+        (status = 503, description = "No key to verify tokens is known yet (the users service unreachable since start-up). Or the database is not reachable right now (`Retry-After: 2`).", body = kit::ErrorBody),
         kit::openapi::BodyErrors, kit::openapi::Internal,
     )
 )]
@@ -91,7 +91,7 @@ pub async fn create_thought(
         kit::openapi::Unauthorized,
         (status = 403, description = "The thought is someone else's.", body = kit::ErrorBody),
         (status = 404, description = "No such thought (or the id is not a positive integer).", body = kit::ErrorBody),
-        (status = 503, description = "No key to verify tokens is known yet (the users service unreachable since start-up).", body = kit::ErrorBody),
+        (status = 503, description = "No key to verify tokens is known yet (the users service unreachable since start-up). Or the database is not reachable right now (`Retry-After: 2`).", body = kit::ErrorBody),
         kit::openapi::Internal,
     )
 )]

@@ -26,7 +26,7 @@ use thoughts_api::Thought;
         (status = 400, description = "A parameter is invalid (`errors` names it), or a body is not a JSON object.", body = kit::ErrorBody),
         (status = 429, description = "This client address searched more than SEARCHES_PER_ADDRESS_PER_MINUTE times in a minute (searches only).",
             body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "SEARCH_CONCURRENCY searches are running already, or the search ran past SEARCH_TIMEOUT_MS.",
+        (status = 503, description = "SEARCH_CONCURRENCY searches are running already, or the search ran past SEARCH_TIMEOUT_MS. Or the database is not reachable right now (`Retry-After: 2`).",
             body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         kit::openapi::BodyErrors, kit::openapi::Internal,
     )
@@ -42,7 +42,7 @@ pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Res
     responses(
         (status = 200, description = "The thought.", body = Thought),
         (status = 404, description = "No such thought (or the id is not a positive integer).", body = kit::ErrorBody),
-        kit::openapi::Internal,
+        kit::openapi::Internal, kit::openapi::Unavailable,
     )
 )]
 pub async fn get_thought(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Thought>, ApiError> {

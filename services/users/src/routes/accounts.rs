@@ -60,7 +60,7 @@ async fn create(state: &AppState, params: &Params) -> Result<(StatusCode, Json<U
         kit::openapi::Unauthorized,
         (status = 403, description = "The token is not an administrator's.", body = kit::ErrorBody),
         (status = 409, description = "The name is taken, also case-insensitively or as a look-alike of an existing one.", body = kit::ErrorBody),
-        kit::openapi::BodyErrors, kit::openapi::Internal,
+        kit::openapi::BodyErrors, kit::openapi::Internal, kit::openapi::Unavailable,
     )
 )]
 pub async fn create_user(
@@ -94,7 +94,7 @@ pub async fn create_user(
         (status = 409, description = "The name is taken, also case-insensitively or as a look-alike of an existing one.", body = kit::ErrorBody),
         (status = 429, description = "More than SIGNUPS_PER_ADDRESS sign-ups from this address, or SIGNUPS_PER_MINUTE from everyone, in a minute.",
             body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        kit::openapi::BodyErrors, kit::openapi::Internal,
+        kit::openapi::BodyErrors, kit::openapi::Internal, kit::openapi::Unavailable,
     )
 )]
 pub async fn sign_up(

@@ -27,7 +27,7 @@ use users_api::LoginResponse;
         (status = 401, description = "Unknown username or wrong password: the same answer, in similar time, for both.", body = kit::ErrorBody),
         (status = 429, description = "Refused before the password is checked: this address tried more than LOGIN_ATTEMPTS_PER_ADDRESS times in a minute, or failed too often on this account (LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS), or the account is over LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR and this address failed on it.",
             body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        kit::openapi::BodyErrors, kit::openapi::Internal,
+        kit::openapi::BodyErrors, kit::openapi::Internal, kit::openapi::Unavailable,
     )
 )]
 pub async fn login(

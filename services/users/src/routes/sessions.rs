@@ -75,7 +75,7 @@ fn answer(
         (status = 401, description = "Unknown username or wrong password: the same answer, in similar time, for both.", body = kit::ErrorBody),
         (status = 429, description = "Refused before the password is checked, as `POST /api/login/` refuses.",
             body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        kit::openapi::BodyErrors, kit::openapi::Internal,
+        kit::openapi::BodyErrors, kit::openapi::Internal, kit::openapi::Unavailable,
     )
 )]
 pub async fn create_session(
@@ -112,7 +112,7 @@ pub async fn create_session(
         )),
         (status = 400, description = "`refresh` is missing, or the body is malformed.", body = kit::ErrorBody),
         (status = 401, description = "The refresh token is unknown, expired or revoked (a revoked one also ends its session).", body = kit::ErrorBody),
-        kit::openapi::BodyErrors, kit::openapi::Internal,
+        kit::openapi::BodyErrors, kit::openapi::Internal, kit::openapi::Unavailable,
     )
 )]
 pub async fn refresh_session(State(state): State<AppState>, params: Params) -> Result<Json<SessionResponse>, ApiError> {
@@ -156,7 +156,7 @@ pub async fn refresh_session(State(state): State<AppState>, params: Params) -> R
     responses(
         (status = 204, description = "The session is over (or there was none)."),
         (status = 400, description = "`refresh` is missing, or the body is malformed.", body = kit::ErrorBody),
-        kit::openapi::BodyErrors, kit::openapi::Internal,
+        kit::openapi::BodyErrors, kit::openapi::Internal, kit::openapi::Unavailable,
     )
 )]
 pub async fn revoke_session(State(state): State<AppState>, params: Params) -> Result<StatusCode, ApiError> {
