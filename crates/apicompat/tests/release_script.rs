@@ -59,6 +59,18 @@ impl Repo {
                 copy_tree(&api, &dir.path().join("services").join(service).join("api"));
             }
         }
+        // The throwaway repository starts as just after a release: whatever
+        // the real tree has under Unreleased is not this test's.
+        for service in ["users", "thoughts", "frontend"] {
+            let file = dir.path().join("services").join(service).join("CHANGELOG.md");
+            let text = std::fs::read_to_string(&file).expect("changelog");
+            if let Some(start) = text.find("## [Unreleased]\n") {
+                let body = start + "## [Unreleased]\n".len();
+                let end = text[body..].find("\n## [").map_or(text.len(), |i| body + i + 1);
+                let emptied = format!("{}\n{}", &text[..body], &text[end..]);
+                std::fs::write(&file, emptied).expect("write changelog");
+            }
+        }
         let repo = Self { dir };
         repo.git(&["init", "--quiet", "--initial-branch=main"]);
         repo.commit_all("the workspace as it is now");
