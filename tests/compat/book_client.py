@@ -14,7 +14,6 @@ Usage: book_client.py TARGET_DIR [--postgres SOCKET_DIR]
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from services import start
+
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$")
 checks = 0
 
@@ -34,37 +35,6 @@ def check(condition, what):
     if not condition:
         raise SystemExit(f"book client: FAILED: {what}")
     checks += 1
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(binary, env, log_path):
-    port = free_port()
-    # The book's images each have their own network; here both services share
-    # one host, so each admin listener (ours, not the book's) gets its own port.
-    admin_port = free_port()
-    full_env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "PORT": str(port),
-                "ADMIN_HOST": "127.0.0.1", "ADMIN_PORT": str(admin_port), **env}
-    log = open(log_path, "w")
-    proc = subprocess.Popen([binary], env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            with open(log_path) as f:
-                raise SystemExit(f"{binary} exited with {proc.returncode}:\n{f.read()[-2000:]}")
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return proc, base, f"http://127.0.0.1:{admin_port}"
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"{binary} not ready in 30 s; see {log_path}")
 
 
 def run(target, engine, tmp, private_pem, public_pem, pg_socket):

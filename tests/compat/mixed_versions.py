@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
 sys.path.insert(0, HERE)
 
 import journey  # noqa: E402  (tests/deploy/journey.py)
-from book_client import start  # noqa: E402
+from services import start  # noqa: E402
 
 SERVICES = ("users", "thoughts", "frontend")
 

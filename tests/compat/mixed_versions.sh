@@ -11,11 +11,10 @@
 # are in the history, so a clean clone without tags can run this; where the
 # `<service>-vX.Y.Z` tag exists it must name the same commit.
 #
-# Each distinct commit is built once, into the same target dir as the
-# current build (registry dependencies are shared, only our crates are
-# compiled again), and its binaries are copied aside. Run it last: it
-# builds other code into target/debug, and restores the current binaries
-# when it ends.
+# Each distinct commit is built once, in its own target dir
+# (target/mixed/build): cargo's artefacts of workspace crates do not depend
+# on where the workspace is, so building an older tree into target/ would
+# leave its crates there looking fresh to the next build of this tree.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON="$1"
@@ -24,11 +23,10 @@ ROOT="$PWD"
 RELEASES=deploy/releases.txt
 CURRENT="$ROOT/target/mixed/current"
 WORK="$(mktemp -d)"
-trap 'git worktree remove --force "$WORK/src" >/dev/null 2>&1 || true; rm -rf "$WORK"; restore' EXIT
+trap 'git worktree remove --force "$WORK/src" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
 mkdir -p "$CURRENT"
 for s in users thoughts frontend; do cp "target/debug/$s-service" "$CURRENT/"; done
-restore() { for s in users thoughts frontend; do cp "$CURRENT/$s-service" "target/debug/$s-service"; done; }
 
 version_of() { sed -n 's/^version = "\(.*\)"/\1/p' "services/$1/Cargo.toml" | head -n 1; }
 
@@ -65,14 +63,13 @@ for service in users thoughts frontend; do
     echo "building the previous release of $service: $version at ${commit:0:12}"
     git worktree remove --force "$WORK/src" >/dev/null 2>&1 || true
     git worktree add --detach -q "$WORK/src" "$commit"
-    (cd "$WORK/src" && CARGO_TARGET_DIR="$ROOT/target" cargo build -q --locked --bins \
+    (cd "$WORK/src" && CARGO_TARGET_DIR="$ROOT/target/mixed/build" cargo build -q --locked --bins \
       -p users -p thoughts -p frontend)
     mkdir -p "$out"
-    for s in users thoughts frontend; do cp "target/debug/$s-service" "$out/"; done
+    for s in users thoughts frontend; do cp "target/mixed/build/debug/$s-service" "$out/"; done
     built[$commit]=1
   fi
   echo "$service: N = $(version_of "$service") (this tree), N-1 = $version (${commit:0:12})"
   args+=(--previous "$service=$out")
 done
-restore
 "$PYTHON" tests/compat/mixed_versions.py --current "$CURRENT" "${args[@]}" ${PG:+--postgres "$PG"}

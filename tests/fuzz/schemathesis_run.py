@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,42 +39,15 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
+from services import start  # noqa: E402  (tests/compat/services.py)
+
 SEED = 20260911
 MAX_EXAMPLES = 100
 # Each run has its own deadline; both together stay within a few minutes on 2 cores.
 RUN_TIMEOUT_SECONDS = int(os.environ.get("FUZZ_RUN_TIMEOUT_SECONDS", "420"))
 SUMMARY = re.compile(r"^=+ (.+ in [0-9.]+s) =+$")
 RAISED = "1000000"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(binary, env, log_path):
-    port, admin_port = free_port(), free_port()
-    full_env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "PORT": str(port),
-                "ADMIN_HOST": "127.0.0.1", "ADMIN_PORT": str(admin_port), "SHUTDOWN_DRAIN_SECONDS": "0",
-                **env}
-    log = open(log_path, "w")
-    proc = subprocess.Popen([binary], env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            with open(log_path) as f:
-                raise SystemExit(f"{binary} exited with {proc.returncode}:\n{f.read()[-2000:]}")
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return proc, base, f"http://127.0.0.1:{admin_port}"
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait(timeout=10)
-    raise SystemExit(f"{binary} not ready in 30 s; see {log_path}")
 
 
 def stop(procs):
@@ -158,7 +130,7 @@ def main():
             f.write(public_pem)
         admin_password = os.urandom(12).hex()
         users, users_url, users_admin = start(os.path.join(target, "users-service"), {
-            "DATA_DIR": os.path.join(tmp, "users-data"), "PRIVATE_KEY_PATH": private_path,
+            "SHUTDOWN_DRAIN_SECONDS": "0", "DATA_DIR": os.path.join(tmp, "users-data"), "PRIVATE_KEY_PATH": private_path,
             "ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": admin_password,
             "LOGIN_ATTEMPTS_PER_ADDRESS": RAISED, "LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS": RAISED,
             "LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR": RAISED, "SIGNUPS_PER_ADDRESS": RAISED,
@@ -166,7 +138,7 @@ def main():
         }, os.path.join(tmp, "users.log"))
         procs.append(users)
         thoughts, thoughts_url, thoughts_admin = start(os.path.join(target, "thoughts-service"), {
-            "DATA_DIR": os.path.join(tmp, "thoughts-data"), "PUBLIC_KEY_PATH": public_path,
+            "SHUTDOWN_DRAIN_SECONDS": "0", "DATA_DIR": os.path.join(tmp, "thoughts-data"), "PUBLIC_KEY_PATH": public_path,
             # 0 switches the posting limit off; searches get a ceiling no run reaches.
             "POSTS_PER_ACCOUNT_PER_MINUTE": "0", "SEARCHES_PER_ADDRESS_PER_MINUTE": RAISED,
         }, os.path.join(tmp, "thoughts.log"))
