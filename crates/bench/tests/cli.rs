@@ -16,7 +16,11 @@ fn the_trivial_handler_answers_ok() {
     let mut line = String::new();
     let stdout = child.stdout.take().expect("stdout");
     BufReader::new(stdout).read_line(&mut line).expect("read its address");
-    let addr = line.trim().strip_prefix("listening on ").expect("an address").to_owned();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("an address")
+        .to_owned();
     let mut conn = TcpStream::connect(&addr).expect("connect");
     conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .expect("send");
