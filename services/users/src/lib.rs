@@ -97,7 +97,7 @@ pub struct Config {
     /// (comma-separated addresses or CIDR blocks, e.g. the frontend's pods).
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
-    /// Password hashes computed at once (0 = number of CPUs).
+    /// Password hashes computed at once, each on its own thread (0 = number of CPUs).
     #[arg(long, env = "MAX_CONCURRENT_HASHES", default_value_t = 0)]
     pub max_concurrent_hashes: usize,
     /// Lifetime of the short session tokens of POST /api/sessions/, in
@@ -333,7 +333,7 @@ impl Application {
             .context("cannot backfill look-alike username keys")?;
         let state = AppState {
             db: db.clone(),
-            hasher: hashing::Hasher::new(config.max_concurrent_hashes).await?,
+            hasher: hashing::Hasher::new(config.max_concurrent_hashes)?,
             verifier: signer.verifier(),
             signer: Arc::new(signer),
             login_limiter: ratelimit::LoginLimiter::new(config.login_limits()),

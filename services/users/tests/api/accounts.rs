@@ -217,7 +217,7 @@ testkit::both_engines! {
             .await
             .unwrap_or_else(|e| panic!("database: {e}"));
         let password = users::domain::Password::parse("a strong password").expect("valid");
-        let hash = users::hashing::Hasher::new(1).await.expect("hasher").hash(&password).await.expect("hash");
+        let hash = users::hashing::Hasher::new(1).expect("hasher").hash(&password).await.expect("hash");
         let colliding = ["alice", "Alice", "\u{430}lice"];
         insert_old_accounts(&old, &colliding, &hash).await.expect("old accounts");
         old.close().await;

@@ -256,3 +256,39 @@ async fn parallel_guesses_from_one_address_get_no_more_than_the_budget() {
         StatusCode::OK
     );
 }
+
+/// With one hashing thread (MAX_CONCURRENT_HASHES=1), logins sent at once
+/// wait their turn instead of failing: two accounts and an unknown name,
+/// three at a time, each bounded to 60 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_logins_at_once_than_hashing_threads_all_get_their_answer() {
+    let app = spawn_with(testkit::Engine::Sqlite, |c| {
+        c.max_concurrent_hashes = 1;
+        c.trusted_proxies = "127.0.0.1,::1".into();
+    })
+    .await;
+    for name in ["bruce", "selina"] {
+        assert_eq!(
+            app.sign_up(name, "a strong password").await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let app = std::sync::Arc::new(app);
+    let attempt = |from: &'static str, username: &'static str| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                login_as(&app, from, username, "a strong password"),
+            )
+            .await
+            .expect("answered")
+        })
+    };
+    let bruce = attempt("198.51.100.1", "bruce");
+    let selina = attempt("198.51.100.2", "selina");
+    let nobody = attempt("198.51.100.3", "nobody");
+    assert_eq!(bruce.await.expect("task"), StatusCode::OK);
+    assert_eq!(selina.await.expect("task"), StatusCode::OK);
+    assert_eq!(nobody.await.expect("task"), StatusCode::UNAUTHORIZED);
+}
