@@ -10,7 +10,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlSafeStr, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A connection pool on one of the two supported engines.
@@ -23,19 +22,10 @@ pub enum Pool {
 }
 
 /// A service's database: its pool and the service name for metrics.
-///
-/// On SQLite, writes take turns ([`Database::write_turn`],
-/// [`on_writer!`](crate::on_writer)): SQLite lets one writer at a time into the file, and
-/// writers that collide wait in its busy handler, which polls with sleeps
-/// of up to 100 ms, so that some writes waited hundreds of milliseconds
-/// while others went by (issue 13: a POST p99 of 313 ms at 32 connections).
-/// Queued on a fair async lock instead, each write waits only for the ones
-/// ahead of it.
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: Pool,
     service: &'static str,
-    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Run the same expression with `$conn` bound to a connection taken from
@@ -43,7 +33,6 @@ pub struct Database {
 /// compiled once per engine, so it may use engine-typed queries and rows;
 /// the enclosing function's error type must convert from `sqlx::Error`.
 ///
-/// For statements that write, use [`on_writer!`](crate::on_writer).
 #[macro_export]
 macro_rules! on_pool {
     ($db:expr, |$conn:ident| $body:expr) => {{
@@ -60,18 +49,6 @@ macro_rules! on_pool {
                 $body
             }
         }
-    }};
-}
-
-/// [`on_pool!`](crate::on_pool) for a statement that writes: on SQLite it
-/// first waits for its turn ([`Database::write_turn`]), held until the
-/// expression is done.
-#[macro_export]
-macro_rules! on_writer {
-    ($db:expr, |$conn:ident| $body:expr) => {{
-        let db: &$crate::db::Database = $db;
-        let _turn = db.write_turn().await;
-        $crate::on_pool!(db, |$conn| $body)
     }};
 }
 
@@ -182,16 +159,6 @@ impl Database {
         self.service
     }
 
-    /// Wait for this process's turn to write, on SQLite (first come, first
-    /// served); hold the guard until the write is done. `None` on
-    /// PostgreSQL, whose row locks let writers run side by side.
-    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.pool {
-            Pool::Sqlite(_) => Some(self.writers.lock().await),
-            Pool::Postgres(_) => None,
-        }
-    }
-
     async fn connect_with(options: Options, max_connections: u32) -> anyhow::Result<Pool> {
         match options {
             Options::Sqlite(options, in_memory) => {
@@ -269,11 +236,7 @@ impl Database {
         loop {
             let attempt = async {
                 let pool = Self::connect_with(options.clone(), max_connections).await?;
-                let db = Self {
-                    pool,
-                    service,
-                    writers: Arc::default(),
-                };
+                let db = Self { pool, service };
                 db.migrate(migrations).await?;
                 anyhow::Ok(db)
             }
@@ -636,7 +599,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_writers_take_turns_and_all_land() {
+    async fn concurrent_sqlite_writers_all_land() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("kit.sqlite3").display());
         let schema = Migrations {
@@ -655,7 +618,6 @@ mod tests {
         };
         // Connections are not pinged before each use (documented above).
         assert!(!pool.options().get_test_before_acquire());
-        assert!(db.write_turn().await.is_some(), "SQLite writes take turns");
 
         let mut writers = tokio::task::JoinSet::new();
         for w in 0..32 {
@@ -663,7 +625,7 @@ mod tests {
             writers.spawn(async move {
                 let mut ids = Vec::new();
                 for i in 0..20 {
-                    let id: i64 = crate::on_writer!(&db, |conn| {
+                    let id: i64 = crate::on_pool!(&db, |conn| {
                         sqlx::query_scalar("insert into t (x) values ($1) returning id")
                             .bind(format!("{w}-{i}"))
                             .fetch_all(conn)
