@@ -32,6 +32,7 @@ pub struct Database {
 /// whichever pool `$db` holds (the wait is measured). The expression is
 /// compiled once per engine, so it may use engine-typed queries and rows;
 /// the enclosing function's error type must convert from `sqlx::Error`.
+///
 #[macro_export]
 macro_rules! on_pool {
     ($db:expr, |$conn:ident| $body:expr) => {{
@@ -106,6 +107,9 @@ const WAL_AUTOCHECKPOINT_PAGES: u32 = 1000;
 /// The WAL is truncated to this size when a checkpoint lets it restart.
 const JOURNAL_SIZE_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 
+/// A PostgreSQL connection idle for longer than this is pinged before use.
+const PG_PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// How long [`Database::close`] waits for connections still in use.
 const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
 
@@ -175,6 +179,12 @@ impl Database {
                 let max = if in_memory { 1 } else { max_connections };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max)
+                    // No `ping` before each use (issue 13): sqlx's default
+                    // costs a round trip to the connection's worker thread
+                    // per query, and a connection to a file in this process
+                    // cannot have been dropped by a server. (sqlx still pings
+                    // each connection it takes back.)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await
@@ -184,6 +194,22 @@ impl Database {
             Options::Postgres(options) => {
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
+                    // sqlx's default pings every connection before each use:
+                    // one more round trip to the server per query (issue 13).
+                    // Under load a connection is back in use within
+                    // milliseconds and cannot have gone stale unnoticed (sqlx
+                    // pings it when it is given back); only one that sat idle
+                    // a while, which a restart or a proxy may have cut, is
+                    // checked first.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > PG_PING_IDLE_AFTER {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await
@@ -570,6 +596,56 @@ mod tests {
 
         db.close().await;
         assert_eq!(wal_len(), 0, "the WAL is truncated (or gone) after close");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_sqlite_writers_all_land() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("kit.sqlite3").display());
+        let schema = Migrations {
+            sqlite: &[(
+                1,
+                "t",
+                "create table t (id integer primary key autoincrement, x text not null)",
+            )],
+            postgres: &[],
+        };
+        let db = Database::connect_and_migrate("kit", &url, 8, schema, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        let Pool::Sqlite(pool) = db.pool() else {
+            unreachable!("a sqlite: URL")
+        };
+        // Connections are not pinged before each use (documented above).
+        assert!(!pool.options().get_test_before_acquire());
+
+        let mut writers = tokio::task::JoinSet::new();
+        for w in 0..32 {
+            let db = db.clone();
+            writers.spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..20 {
+                    let id: i64 = crate::on_pool!(&db, |conn| {
+                        sqlx::query_scalar("insert into t (x) values ($1) returning id")
+                            .bind(format!("{w}-{i}"))
+                            .fetch_all(conn)
+                            .await
+                            .map(|mut rows| rows.pop().unwrap_or_default())
+                    })?;
+                    ids.push(id);
+                }
+                Ok::<_, sqlx::Error>(ids)
+            });
+        }
+        let mut ids = std::collections::HashSet::new();
+        while let Some(done) = writers.join_next().await {
+            for id in done.expect("a writer panicked").expect("every write lands") {
+                assert!(ids.insert(id), "id {id} twice");
+            }
+        }
+        assert_eq!(ids.len(), 32 * 20);
+        assert!(!ids.contains(&0));
+        db.close().await;
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct Config {
     /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed; empty: none.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Most thoughts kept in memory for GET /api/thoughts/<id>/, the oldest evicted first; SQLite only (PostgreSQL replicas share the table), 0 = none.
+    #[arg(long, env = "THOUGHT_CACHE_ENTRIES", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub thought_cache_entries: u32,
 }
 
 impl Config {
@@ -105,6 +108,7 @@ pub struct AppState {
     post_limiter: ratelimit::PostLimiter,
     search: admission::SearchAdmission,
     trusted_proxies: kit::address::TrustedProxies,
+    cache: store::ThoughtCache,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -172,7 +176,9 @@ impl Application {
             Duration::from_secs(30),
         )
         .await?;
+        let _ = kit::metrics::handle(); // describe after the recorder exists
         let state = AppState {
+            cache: store::ThoughtCache::for_pool(db.pool(), config.thought_cache_entries as usize),
             db: db.clone(),
             verifier,
             list_max: config.list_max_items,
@@ -187,9 +193,12 @@ impl Application {
             ),
             trusted_proxies,
         };
-        let _ = kit::metrics::handle(); // describe after the recorder exists
         metrics::describe_counter!("thoughts_created_total", "Thoughts posted");
         metrics::describe_counter!("thoughts_searches_total", "Searches run");
+        metrics::describe_counter!(
+            store::cache::REQUESTS_METRIC,
+            "Lookups of a thought by id in the in-memory cache, by result: hit, miss (SQLite only: THOUGHT_CACHE_ENTRIES)"
+        );
         metrics::describe_counter!(
             "thoughts_rate_limited_total",
             "Posts refused with 429: the account posted faster than POSTS_PER_ACCOUNT_PER_MINUTE"

@@ -77,7 +77,7 @@ pub async fn create_thought(
         tracing::warn!(event = "post_rate_limited", username = %caller.username, "posting rate limited");
         return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
     }
-    let thought = store::insert(&state.db, &caller.username, &text).await?;
+    let thought = store::post(&state.db, &state.cache, &caller.username, &text).await?;
     metrics::counter!("thoughts_created_total").increment(1);
     Ok((StatusCode::CREATED, Json(thought)))
 }
@@ -101,10 +101,12 @@ pub async fn delete_my_thought(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = super::parse_id(&id)?;
-    let thought = store::get(&state.db, id).await?.ok_or(ApiError::NotFound)?;
+    let thought = store::get(&state.db, &state.cache, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if thought.username != caller.username {
         return Err(ApiError::Forbidden("This thought belongs to someone else"));
     }
-    store::delete(&state.db, id).await?;
+    store::delete(&state.db, &state.cache, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -47,5 +47,8 @@ pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Res
 )]
 pub async fn get_thought(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Thought>, ApiError> {
     let id = super::parse_id(&id)?;
-    store::get(&state.db, id).await?.map(Json).ok_or(ApiError::NotFound)
+    store::get(&state.db, &state.cache, id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
 }

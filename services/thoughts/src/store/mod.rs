@@ -12,8 +12,11 @@
 //! searching), the cursor, the row limit. [`list`] binds them so; the
 //! `placeholders_follow_the_bind_order` test checks every statement.
 
+pub mod cache;
 mod postgres;
 mod sqlite;
+
+pub use cache::ThoughtCache;
 
 use crate::domain::{Order, Page, SearchNeedle, ThoughtText, fold};
 use kit::db::{Database, Migrations, Pool};
@@ -136,6 +139,20 @@ fn list_sql(scope: Scope<'_>, order: Order) -> &'static str {
     }
 }
 
+/// Store a new thought by `username` and remember it in `cache` (the
+/// newest thoughts are the likeliest to be read).
+pub async fn post(
+    db: &Database,
+    cache: &ThoughtCache,
+    username: &str,
+    text: &ThoughtText,
+) -> Result<Thought, sqlx::Error> {
+    let ticket = cache.ticket();
+    let thought = insert(db, username, text).await?;
+    cache.fill(ticket, &thought);
+    Ok(thought)
+}
+
 /// Store a new thought by `username`.
 pub async fn insert(db: &Database, username: &str, text: &ThoughtText) -> Result<Thought, sqlx::Error> {
     let now = kit::time::now();
@@ -158,22 +175,36 @@ pub async fn insert(db: &Database, username: &str, text: &ThoughtText) -> Result
     })
 }
 
-/// One thought by id.
-pub async fn get(db: &Database, id: i64) -> Result<Option<Thought>, sqlx::Error> {
-    on_pool!(db, |pool| {
+/// One thought by id, from `cache` when it holds it.
+pub async fn get(db: &Database, cache: &ThoughtCache, id: i64) -> Result<Option<Thought>, sqlx::Error> {
+    if let Some(thought) = cache.get(id) {
+        return Ok(Some(thought));
+    }
+    let ticket = cache.ticket();
+    let found = on_pool!(db, |pool| {
         match sqlx::query(GET).bind(id).fetch_optional(pool).await? {
-            Some(row) => Ok(Some(thought_from_row!(row))),
+            Some(row) => Ok::<_, sqlx::Error>(Some(thought_from_row!(row))),
             None => Ok(None),
         }
-    })
+    })?;
+    if let Some(thought) = &found {
+        cache.fill(ticket, thought);
+    }
+    Ok(found)
 }
 
-/// Delete a thought; true when it existed.
-pub async fn delete(db: &Database, id: i64) -> Result<bool, sqlx::Error> {
-    on_pool!(db, |pool| {
-        let done = sqlx::query(DELETE).bind(id).execute(pool).await?;
-        Ok(done.rows_affected() > 0)
-    })
+/// Delete a thought; true when it existed. It leaves `cache` once the
+/// statement has returned, whatever it returned.
+pub async fn delete(db: &Database, cache: &ThoughtCache, id: i64) -> Result<bool, sqlx::Error> {
+    let result = async {
+        on_pool!(db, |pool| {
+            let done = sqlx::query(DELETE).bind(id).execute(pool).await?;
+            Ok::<_, sqlx::Error>(done.rows_affected() > 0)
+        })
+    }
+    .await;
+    cache.invalidate(id);
+    result
 }
 
 /// Why [`list`] returned no page.

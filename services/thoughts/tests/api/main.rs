@@ -16,5 +16,6 @@ mod posting;
 mod replicas;
 mod search;
 mod spec;
+mod storage;
 mod thoughts;
 mod wal;
