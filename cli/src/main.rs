@@ -31,7 +31,15 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Load demo users and thoughts through the public APIs (idempotent).
+    /// Load demo users and thoughts through the public APIs (idempotent), or
+    /// with --thoughts N bulk-load N synthetic thoughts straight into the
+    /// thoughts database (the thoughts service's DATABASE_* / DATABASE_URL
+    /// settings) for benchmarks at scale.
+    ///
+    /// Bulk-loaded thoughts are by author1 … authorK (author1 the most
+    /// prolific), 4–30 words of a built-in list with a Zipf distribution,
+    /// timestamps increasing with the id up to now; one in 10,000 contains
+    /// "zebrafish". They are added to what the database holds already.
     Seed {
         /// Users service base URL.
         #[arg(long, env = "USER_BACKEND_URL", default_value = "http://127.0.0.1:8001")]
@@ -42,6 +50,18 @@ enum Command {
         /// File holding the demo users' password (generated on first run).
         #[arg(long, default_value = "./data/demo-password.txt")]
         password_file: PathBuf,
+        /// Bulk-load this many synthetic thoughts instead of the demo data.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        thoughts: Option<u64>,
+        /// Distinct authors of the bulk-loaded thoughts (with --thoughts).
+        #[arg(long, default_value_t = 100, requires = "thoughts", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        authors: u32,
+        /// Seed of the bulk-loaded texts: the same seed, the same texts (with --thoughts).
+        #[arg(long, default_value_t = 1, requires = "thoughts")]
+        text_seed: u64,
+        /// The thoughts database (with --thoughts).
+        #[command(flatten)]
+        database: kit::config::DatabaseConfig,
     },
 }
 
@@ -148,9 +168,41 @@ async fn main() {
             }
         },
         Some(Command::Seed {
+            thoughts: Some(thoughts),
+            authors,
+            text_seed,
+            database,
+            ..
+        }) => {
+            let plan = thoughts::bulk::Plan {
+                thoughts,
+                authors,
+                seed: text_seed,
+            };
+            match seed::bulk(&database, &plan, true).await {
+                Ok(loaded) => {
+                    println!(
+                        "{} thoughts by {} authors loaded in {:.1} s ({:.1} s inserting, {:.1} s indexing): {:.0} thoughts/s",
+                        loaded.thoughts,
+                        authors,
+                        (loaded.insert + loaded.finish).as_secs_f64(),
+                        loaded.insert.as_secs_f64(),
+                        loaded.finish.as_secs_f64(),
+                        loaded.rows_per_second()
+                    );
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    1
+                }
+            }
+        }
+        Some(Command::Seed {
             users_url,
             thoughts_url,
             password_file,
+            ..
         }) => {
             let server: kit::config::ServerConfig =
                 match kit::config::assemble::<Telemetry>(kit::config::Source::Environment) {

@@ -1,5 +1,7 @@
 //! `mythoughts seed`: demo users and thoughts, loaded through the public
-//! APIs, idempotently (a second run adds nothing).
+//! APIs, idempotently (a second run adds nothing); or, with `--thoughts N`,
+//! N synthetic thoughts bulk-loaded straight into the thoughts database
+//! ([`bulk`], [`thoughts::bulk`]).
 
 use anyhow::Context;
 use std::io::Write;
@@ -111,6 +113,40 @@ pub async fn seed(users_url: &str, thoughts_url: &str, password_file: &Path) -> 
         }
     }
     Ok(report)
+}
+
+/// Bulk-load `plan.thoughts` synthetic thoughts into the thoughts database
+/// that `database` names (the thoughts service's own `DATABASE_*` /
+/// `DATABASE_URL` settings), migrating it first if needed. Progress goes to
+/// stderr when `progress` is set.
+pub async fn bulk(
+    database: &kit::config::DatabaseConfig,
+    plan: &thoughts::bulk::Plan,
+    progress: bool,
+) -> anyhow::Result<thoughts::bulk::Loaded> {
+    let url = database.url(thoughts::NAME).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let db = kit::db::Database::connect_and_migrate(
+        thoughts::NAME,
+        &url,
+        2,
+        thoughts::store::MIGRATIONS,
+        Duration::from_secs(30),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:#}"))
+    .context("cannot open the thoughts database")?;
+    let total = plan.thoughts;
+    let loaded = thoughts::bulk::load(&db, plan, |done| {
+        if progress {
+            eprint!("\r  {done} / {total} thoughts");
+        }
+    })
+    .await;
+    if progress {
+        eprintln!();
+    }
+    db.close().await;
+    loaded.context("bulk load failed")
 }
 
 #[cfg(test)]

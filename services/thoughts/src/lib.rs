@@ -5,6 +5,7 @@
 //! password or a private key.
 
 pub mod admission;
+pub mod bulk;
 pub mod domain;
 pub mod error;
 pub mod openapi;

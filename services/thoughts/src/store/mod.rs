@@ -31,7 +31,14 @@ use thoughts_api::Thought;
 
 /// The embedded migrations, applied at start-up.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[(1, "thoughts", include_str!("../../migrations/sqlite/0001_thoughts.sql"))],
+    sqlite: &[
+        (1, "thoughts", include_str!("../../migrations/sqlite/0001_thoughts.sql")),
+        (
+            2,
+            "short needles",
+            include_str!("../../migrations/sqlite/0002_short_needles.sql"),
+        ),
+    ],
     postgres: &[(
         1,
         "thoughts",

@@ -6,6 +6,7 @@
 mod admin;
 mod admission;
 mod auth;
+mod bulk;
 mod contracts;
 mod docs;
 mod helpers;
