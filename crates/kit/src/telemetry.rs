@@ -6,14 +6,6 @@
 //! Traces: OpenTelemetry spans, exported over OTLP/HTTP only when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set; W3C trace context is always
 //! accepted and forwarded, so trace ids exist (and are logged) either way.
-//!
-//! Lines are written by a thread of their own: a request formats its line
-//! and queues it (up to [`QUEUED_LINES`]; past that, requests wait for the
-//! writer rather than lose lines), and the writer thread writes what has
-//! queued up in one `write` to stdout per batch, not one per line. The
-//! [`TelemetryGuard`] writes what is still queued when it is dropped (a
-//! graceful shutdown); a process killed with SIGKILL loses the lines not
-//! yet written, at most what queued up since the writer's last batch.
 
 use crate::config::{LogFormat, ServerConfig};
 use opentelemetry::trace::TracerProvider as _;
@@ -25,18 +17,10 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Most log lines queued for the writer thread; a request that would queue
-/// one more waits until there is room (lines are never dropped).
-pub const QUEUED_LINES: usize = 128_000;
-
-/// Keeps the tracer provider and the log writer alive; when dropped, exports
-/// the last spans and writes every queued log line.
+/// Keeps the tracer provider alive; flushes and stops it when dropped.
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: SdkTracerProvider,
-    /// Dropped after the provider (fields drop in order after `drop`), so
-    /// what shutting the provider down logs is written too.
-    _writer: tracing_appender::non_blocking::WorkerGuard,
 }
 
 impl TelemetryGuard {
@@ -83,16 +67,9 @@ pub fn init(service: &str, config: &ServerConfig) -> Option<TelemetryGuard> {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,opentelemetry=warn"));
     let provider = provider(service, config);
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("mythoughts"));
-    // Whole lines are queued, so the writer's buffer only ever ends at a
-    // line's end; it is flushed whenever the queue is empty.
-    let (writer, writer_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(QUEUED_LINES)
-        .thread_name("log-writer")
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
     let (json, pretty) = match config.log_format {
         LogFormat::Json => {
-            let mut layer = json_subscriber::JsonLayer::new(writer);
+            let mut layer = json_subscriber::JsonLayer::stdout();
             layer
                 .with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
                 .with_level("level")
@@ -101,10 +78,7 @@ pub fn init(service: &str, config: &ServerConfig) -> Option<TelemetryGuard> {
                 .with_top_level_flattened_span_list();
             (Some(layer), None)
         }
-        LogFormat::Pretty => (
-            None,
-            Some(tracing_subscriber::fmt::layer().compact().with_writer(writer)),
-        ),
+        LogFormat::Pretty => (None, Some(tracing_subscriber::fmt::layer().compact())),
     };
     let installed = tracing_subscriber::registry()
         .with(filter)
@@ -117,10 +91,7 @@ pub fn init(service: &str, config: &ServerConfig) -> Option<TelemetryGuard> {
         return None;
     }
     opentelemetry::global::set_tracer_provider(provider.clone());
-    Some(TelemetryGuard {
-        provider,
-        _writer: writer_guard,
-    })
+    Some(TelemetryGuard { provider })
 }
 
 /// The span every line of a service's own work (start-up, shutdown) is
