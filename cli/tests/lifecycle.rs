@@ -219,3 +219,101 @@ async fn the_healthcheck_flag_reports_a_running_system_without_a_shell() {
     assert_eq!(tokio::task::block_in_place(|| probe(port)), Some(0));
     drop(process);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_access_line_of_a_burst_is_written_by_a_graceful_shutdown_and_probes_stay_out_of_the_info_log() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let dir = data.path().display().to_string();
+    // The default log level: no RUST_LOG.
+    let mut process = ServiceProcess::start(
+        env!("CARGO_BIN_EXE_mythoughts"),
+        &["up"],
+        &[
+            ("MYTHOUGHTS_PORT", "0"),
+            ("MYTHOUGHTS_DATA_DIR", &dir),
+            ("SHUTDOWN_DRAIN_SECONDS", "0"),
+        ],
+        3,
+    );
+    let thoughts = format!("http://127.0.0.1:{}", process.port("thoughts"));
+    let users = format!("http://127.0.0.1:{}", process.port("users"));
+    let admin = format!("http://127.0.0.1:{}", process.admin_port("thoughts"));
+    testkit::wait_ready(&thoughts).await;
+    let http = reqwest::Client::new();
+    // Probes and scrapes, each with an id of its own.
+    for (i, url) in [
+        format!("{thoughts}/healthz"),
+        format!("{thoughts}/readyz/"),
+        format!("{users}/admin/version/"),
+        format!("{admin}/metrics"),
+        format!("{admin}/healthz"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = http
+            .get(url)
+            .header("x-request-id", format!("probe-{i}"))
+            .send()
+            .await
+            .expect("sent");
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+    }
+    // A burst of API requests from 16 clients, then SIGTERM at once.
+    let burst = 800;
+    let mut clients = tokio::task::JoinSet::new();
+    for c in 0..16 {
+        let (http, thoughts, users) = (http.clone(), thoughts.clone(), users.clone());
+        clients.spawn(async move {
+            for i in (c..burst).step_by(16) {
+                let url = if i % 2 == 0 {
+                    format!("{thoughts}/api/thoughts/")
+                } else {
+                    format!("{users}/.well-known/jwks.json")
+                };
+                let r = http
+                    .get(&url)
+                    .header("x-request-id", format!("burst-{i}"))
+                    .send()
+                    .await
+                    .expect("sent");
+                assert!(r.status().is_success(), "{url}: {}", r.status());
+            }
+        });
+    }
+    while let Some(done) = clients.join_next().await {
+        done.expect("client");
+    }
+    process.terminate();
+    let code = tokio::task::block_in_place(|| process.wait(Duration::from_secs(30)));
+    assert_eq!(code, Some(0));
+
+    // The process is gone; its output is read to the end (bounded wait).
+    let access = |log: &[String], prefix: &str| -> BTreeSet<String> {
+        log.iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["message"] == "request finished")
+            .filter_map(|v| v["request_id"].as_str().map(str::to_owned))
+            .filter(|id| id.starts_with(prefix))
+            .collect()
+    };
+    let mut log = process.log();
+    for _ in 0..500 {
+        if access(&log, "burst-").len() >= burst || log.iter().any(|l| l.contains("\"message\":\"stopped\"")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        log = process.log();
+    }
+    let written = access(&log, "burst-");
+    let missing: Vec<usize> = (0..burst)
+        .filter(|i| !written.contains(&format!("burst-{i}")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} access lines missing: {missing:?}",
+        missing.len()
+    );
+    let probes = access(&log, "probe-");
+    assert!(probes.is_empty(), "probes and scrapes are logged at debug: {probes:?}");
+}

@@ -1,5 +1,5 @@
 //! The middleware around every service: security headers, request ids, one span, access log
-//! line and RED metrics per request (labelled by route template), trailing
+//! line (info; debug for probes and scrapes) and RED metrics per request (labelled by route template), trailing
 //! slashes, body limits and body read deadlines (408), panics turned into 500s and the JSON error body for
 //! responses nobody gave one.
 
@@ -7,14 +7,16 @@ use crate::error::{ErrorBody, default_message, error_response};
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
+use metrics::SharedString;
+use std::collections::HashMap;
 use std::future::Future as _;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -28,6 +30,9 @@ pub(crate) struct Access {
     pub(crate) service: &'static str,
     pub(crate) version: Arc<str>,
     pub(crate) shutting_down: Arc<AtomicBool>,
+    /// Every request of this listener is operational (the admin listener:
+    /// metrics scrapes, API docs) and logged at debug.
+    pub(crate) operational: bool,
 }
 
 /// The whole application: `routes` (the service's own and the operational
@@ -161,11 +166,11 @@ pub(crate) async fn not_found() -> Response {
 
 /// The route template that matched, copied to the response for logs and metrics.
 #[derive(Debug, Clone)]
-struct RouteTemplate(String);
+struct RouteTemplate(MatchedPath);
 
 /// Inside the router: remember which route template matched.
 async fn remember_route(req: Request, next: Next) -> Response {
-    let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let template = req.extensions().get::<MatchedPath>().cloned();
     let mut response = next.run(req).await;
     if let Some(template) = template {
         response.extensions_mut().insert(RouteTemplate(template));
@@ -203,40 +208,87 @@ async fn json_errors(response: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// Requests of the public listener logged at debug rather than info: the
+/// probes and the version check that orchestrators and deployments send
+/// every few seconds, which say nothing about users' traffic. Everything
+/// else (the service's own routes, `/admin/users`, unknown paths) is info.
+fn is_probe(path: &str) -> bool {
+    matches!(
+        path.strip_suffix('/').unwrap_or(path),
+        "/healthz" | "/readyz" | "/admin/version"
+    )
+}
+
+/// The request span at a level known when the code is compiled (each level
+/// is its own callsite): debug for probes and scrapes, info for the rest.
+macro_rules! request_span {
+    ($level:expr, $access:expr, $method:expr, $path:expr, $request_id:expr) => {
+        tracing::span!(
+            $level,
+            "request",
+            otel.name = %format_args!("{} {}", $method, $path),
+            otel.kind = "server",
+            service = $access.service,
+            version = %$access.version,
+            request_id = %$request_id,
+            trace_id = tracing::field::Empty,
+            method = %$method,
+            path = %$path,
+        )
+    };
+}
+
+/// The access line, in `span`, at the span's level.
+macro_rules! request_finished {
+    ($level:expr, $span:expr, $route:expr, $status:expr, $elapsed:expr, $size:expr) => {
+        tracing::event!(
+            parent: $span,
+            $level,
+            route = %$route,
+            status = $status.as_u16(),
+            latency_ms = $elapsed.as_secs_f64() * 1000.0,
+            response_bytes = $size,
+            "request finished"
+        )
+    };
+}
+
 /// One span per request (service, version, request id, trace id; parented
 /// to an incoming W3C `traceparent`), one access log line, and the RED
-/// metrics labelled by route template. While draining, responses carry
-/// `Connection: close` so clients reconnect (and find the next instance).
+/// metrics labelled by route template. Probes and the admin listener's
+/// requests are logged at debug, the rest at info. While draining,
+/// responses carry `Connection: close` so clients reconnect (and find the
+/// next instance).
 async fn access_log(State(access): State<Access>, req: Request, next: Next) -> Response {
     use opentelemetry::trace::TraceContextExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let started = Instant::now();
     let method = req.method().clone();
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let quiet = access.operational || is_probe(req.uri().path());
+    let span = {
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .and_then(|id| id.header_value().to_str().ok())
+            .unwrap_or_default();
+        // The path only: query strings may carry parameters such as passwords.
+        let path = req.uri().path();
+        if quiet {
+            request_span!(tracing::Level::DEBUG, access, method, path, request_id)
+        } else {
+            request_span!(tracing::Level::INFO, access, method, path, request_id)
+        }
+    };
+    // A disabled span (its level filtered out) has no trace to join or log.
+    if !span.is_disabled() {
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&opentelemetry_http::HeaderExtractor(req.headers()))
+        });
+        let _ = span.set_parent(parent);
+        let trace_id = span.context().span().span_context().trace_id();
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
     let service = access.service;
-    // The path only: query strings may carry parameters such as passwords.
-    let span = tracing::info_span!(
-        "request",
-        otel.name = %format!("{method} {}", req.uri().path()),
-        otel.kind = "server",
-        service,
-        version = %access.version,
-        request_id = %request_id,
-        trace_id = tracing::field::Empty,
-        method = %method,
-        path = %req.uri().path(),
-    );
-    let parent = opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract(&opentelemetry_http::HeaderExtractor(req.headers()))
-    });
-    let _ = span.set_parent(parent);
-    let trace_id = span.context().span().span_context().trace_id();
-    span.record("trace_id", tracing::field::display(trace_id));
     let in_flight = metrics::gauge!("http_requests_in_flight", "service" => service);
     in_flight.increment(1.0);
     let mut response = next.run(req).instrument(span.clone()).await;
@@ -250,15 +302,13 @@ async fn access_log(State(access): State<Access>, req: Request, next: Next) -> R
     let route = response
         .extensions()
         .get::<RouteTemplate>()
-        .map(|r| r.0.clone())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .map_or(SharedString::const_str("unmatched"), |r| route_label(r.0.as_str()));
     let status = response.status();
-    let class = format!("{}xx", status.as_u16() / 100);
     let labels = [
-        ("service", service.to_owned()),
-        ("method", method.to_string()),
+        ("service", SharedString::const_str(service)),
+        ("method", method_label(&method)),
         ("route", route.clone()),
-        ("status", class),
+        ("status", SharedString::const_str(status_class(status))),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
@@ -267,16 +317,57 @@ async fn access_log(State(access): State<Access>, req: Request, next: Next) -> R
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    span.in_scope(|| {
-        tracing::info!(
-            route = %route,
-            status = status.as_u16(),
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            response_bytes = size,
-            "request finished"
-        );
-    });
+    let route = &*route;
+    if quiet {
+        request_finished!(tracing::Level::DEBUG, &span, route, status, elapsed, size);
+    } else {
+        request_finished!(tracing::Level::INFO, &span, route, status, elapsed, size);
+    }
     response
+}
+
+/// The `status` label: the status class.
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// The `method` label, without an allocation for the standard methods.
+fn method_label(method: &Method) -> SharedString {
+    let name = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => return SharedString::from_owned(method.as_str().to_owned()),
+    };
+    SharedString::const_str(name)
+}
+
+/// The `route` label: one shared copy of each route template, so labelling
+/// a request allocates nothing. Templates come from the routers, so the
+/// table holds a bounded set (unmatched paths are labelled `unmatched`).
+fn route_label(template: &str) -> SharedString {
+    static ROUTES: OnceLock<RwLock<HashMap<Box<str>, Arc<str>>>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(RwLock::default);
+    if let Some(shared) = routes.read().ok().and_then(|r| r.get(template).cloned()) {
+        return SharedString::from(shared);
+    }
+    let Ok(mut routes) = routes.write() else {
+        return SharedString::from_owned(template.to_owned());
+    };
+    let shared = routes.entry(template.into()).or_insert_with(|| template.into()).clone();
+    SharedString::from(shared)
 }
 
 /// A panicking handler answers 500 with the default message: the panic's

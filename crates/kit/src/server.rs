@@ -128,6 +128,7 @@ impl Server {
             service: service.name,
             version: config.version_name.clone().into(),
             shutting_down,
+            operational: false,
         };
         let app = middleware::wrap(
             routes,
@@ -139,7 +140,10 @@ impl Server {
         let admin_app = middleware::wrap(
             admin_routes,
             docs,
-            access.clone(),
+            Access {
+                operational: true,
+                ..access.clone()
+            },
             config.body_limit_bytes,
             config.body_read_timeout(),
         );
