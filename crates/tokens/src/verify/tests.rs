@@ -260,7 +260,9 @@ async fn a_remembered_token_is_refused_once_it_expires() {
     remembered.tokens.get_mut(token.as_str()).expect("remembered").exp = past;
     drop(remembered);
     assert_eq!(v.verify(&token).await, Err(Rejection::Expired));
-    assert_eq!(v.verify(&token).await, Err(Rejection::Expired), "and stays refused");
+    // Forgotten then: the next time it is verified in full (its real `exp`
+    // is an hour away, so it passes again).
+    assert!(v.verify(&token).await.is_ok());
 }
 
 #[tokio::test]
