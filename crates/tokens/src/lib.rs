@@ -9,7 +9,9 @@ mod keys;
 mod verify;
 
 pub use keys::{KeyError, generate_key_pair, kid_of_public_pem};
-pub use verify::{AuthUser, LEEWAY_SECONDS, MAX_IAT_AHEAD_SECONDS, Rejection, Verifier, VerifierConfig};
+pub use verify::{
+    AuthUser, LEEWAY_SECONDS, MAX_IAT_AHEAD_SECONDS, Rejection, VERIFIED_CAPACITY, Verifier, VerifierConfig,
+};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};

@@ -11,7 +11,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, errors::ErrorKind};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// Default location of the public key, as in the book.
@@ -154,10 +154,84 @@ struct JwksSource {
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
+/// How many verified tokens a [`Verifier`] remembers (about 1 MB at most).
+pub const VERIFIED_CAPACITY: usize = 1024;
+
+/// Tokens that verified, with their claims: a session presents the same
+/// token on every request, and a hash lookup costs a fraction of an RS256
+/// verification (`cargo bench -p tokens`). Only tokens that verified enter
+/// it, so filling it takes valid tokens. A remembered token is still refused
+/// once its `exp` has passed (the only check that time can turn from pass
+/// to fail: `nbf` and `iat` only ever become more acceptable), and the whole
+/// cache is forgotten whenever the keys change, so a key the users service
+/// stopped publishing stops verifying its tokens at once.
+#[derive(Debug, Default)]
+struct Verified(Mutex<Remembered>);
+
+/// The remembered tokens, and how many times the keys changed: a
+/// verification that started with older keys is not remembered.
+#[derive(Debug, Default)]
+struct Remembered {
+    generation: u64,
+    tokens: HashMap<Box<str>, Claims>,
+}
+
+impl Verified {
+    /// The claims of `token` if it verified before, or `Expired` if it has
+    /// expired since; `None` when it is unknown.
+    fn get(&self, token: &str) -> Option<Result<Claims, Rejection>> {
+        let mut verified = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let claims = verified.tokens.get(token)?;
+        if expired(claims.exp, chrono::Utc::now().timestamp()) {
+            verified.tokens.remove(token);
+            return Some(Err(Rejection::Expired));
+        }
+        Some(Ok(claims.clone()))
+    }
+
+    /// The current generation of the keys, taken before verifying.
+    fn generation(&self) -> u64 {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).generation
+    }
+
+    /// Remember that `token` verified with `claims` using the keys of
+    /// `generation` (nothing if they changed since); when full, expired
+    /// tokens are dropped first, then everything.
+    fn insert(&self, token: &str, claims: &Claims, generation: u64) {
+        let mut verified = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.generation != generation {
+            return;
+        }
+        if verified.tokens.len() >= VERIFIED_CAPACITY {
+            let now = chrono::Utc::now().timestamp();
+            verified.tokens.retain(|_, c| !expired(c.exp, now));
+            if verified.tokens.len() >= VERIFIED_CAPACITY {
+                verified.tokens.clear();
+            }
+        }
+        verified.tokens.insert(token.into(), claims.clone());
+    }
+
+    /// The keys changed: forget every token.
+    fn clear(&self) {
+        let mut verified = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        verified.generation += 1;
+        verified.tokens.clear();
+    }
+}
+
+/// Whether a token whose `exp` is `exp` is refused at `now` (seconds), with
+/// the verifier's [`LEEWAY_SECONDS`], as the JWT library decides it.
+fn expired(exp: i64, now: i64) -> bool {
+    exp.saturating_add(i64::try_from(LEEWAY_SECONDS).unwrap_or(0)) < now
+}
+
 /// Verifies RS256 tokens against PEM keys and/or keys fetched from a JWKS URL.
 #[derive(Clone)]
 pub struct Verifier {
     keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
+    /// Tokens that verified with these keys and this validation.
+    verified: Arc<Verified>,
     /// Kids of the PEM keys: kept when a JWKS fetch replaces the others.
     pem_kids: Arc<RwLock<std::collections::HashSet<String>>>,
     jwks: Option<Arc<JwksSource>>,
@@ -184,6 +258,7 @@ impl Verifier {
         validation.leeway = LEEWAY_SECONDS;
         Self {
             keys: Arc::default(),
+            verified: Arc::default(),
             pem_kids: Arc::default(),
             jwks: None,
             validation,
@@ -205,6 +280,9 @@ impl Verifier {
     /// Require `iss` to be exactly `issuer` (a missing `iss` is refused too);
     /// `None` leaves `iss` unchecked, as the book's verifier does.
     pub fn with_issuer(mut self, issuer: Option<&str>) -> Self {
+        // Tokens verified under the other rule are not known to pass this one
+        // (and clones made before keep their own cache).
+        self.verified = Arc::default();
         match issuer {
             Some(issuer) => {
                 self.validation.set_issuer(&[issuer]);
@@ -225,6 +303,7 @@ impl Verifier {
             .unwrap_or_else(|p| p.into_inner())
             .insert(kid.clone());
         self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(kid, key);
+        self.verified.clear();
         Ok(self)
     }
 
@@ -265,6 +344,9 @@ impl Verifier {
         keys.retain(|kid, _| pem.contains(kid));
         let loaded = fresh.len();
         keys.extend(fresh);
+        // Before the keys' lock is released: a verification that took the
+        // old keys sees a new generation and is not remembered.
+        self.verified.clear();
         loaded
     }
 
@@ -302,8 +384,13 @@ impl Verifier {
     /// `crit` header, signature, `exp` (required) and `nbf` (if present)
     /// within [`LEEWAY_SECONDS`], `iat` (required) at most
     /// [`MAX_IAT_AHEAD_SECONDS`] ahead, no `aud`, `iss` if configured.
-    /// NumericDates may be fractional (RFC 7519).
+    /// NumericDates may be fractional (RFC 7519). A token that verified
+    /// before is not verified again until the keys change ([`VERIFIED_CAPACITY`]
+    /// of them are remembered); only its `exp` is checked again.
     pub async fn verify(&self, token: &str) -> Result<Claims, Rejection> {
+        if let Some(known) = self.verified.get(token) {
+            return known;
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
         if header.alg != ALGORITHM {
             return Err(Rejection::Algorithm);
@@ -320,6 +407,7 @@ impl Verifier {
         if !known && (kid.is_some() || self.keys.read().unwrap_or_else(|p| p.into_inner()).is_empty()) {
             self.refresh().await;
         }
+        let generation = self.verified.generation();
         let candidates = self.candidates(kid);
         if candidates.is_empty() {
             return Err(Rejection::KeysUnavailable);
@@ -327,7 +415,11 @@ impl Verifier {
         let mut rejection = Rejection::Signature;
         for key in &candidates {
             match jsonwebtoken::decode::<WireClaims>(token, key, &self.validation) {
-                Ok(data) => return data.claims.check(now()),
+                Ok(data) => {
+                    let claims = data.claims.check(now())?;
+                    self.verified.insert(token, &claims, generation);
+                    return Ok(claims);
+                }
                 Err(e) => {
                     rejection = match e.kind() {
                         // A key that cannot check this token is just not the right key.

@@ -297,8 +297,15 @@ fn new_nonce() -> String {
 
 /// Lower-case hex of the SHA-256 of `data`.
 fn sha256_hex(data: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    // One allocation, not one per byte: this runs twice on most requests.
+    let mut hex = String::with_capacity(64);
+    for b in digest.as_ref() {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 /// Whether `s` is a nonce as [`new_nonce`] makes them: 32 hex digits.
@@ -447,6 +454,14 @@ mod tests {
             h.append(*k, HeaderValue::from_str(v).expect("header"));
         }
         h
+    }
+
+    #[test]
+    fn sha256_is_written_in_lower_case_hex() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Page templates (askama, HTML auto-escaped) and the view models they show.
 
 use askama::Template;
-use chrono::{NaiveDateTime, Utc};
+use chrono::{Datelike, NaiveDateTime, Timelike, Utc};
 use thoughts_api::Thought;
 
 /// What the layout (header, navigation) shows on every page.
@@ -45,8 +45,8 @@ impl ThoughtView {
             .map(|t| Self {
                 mine: viewer == Some(t.username.as_str()),
                 relative: relative(t.timestamp, now),
-                exact: t.timestamp.format("%Y-%m-%d %H:%M UTC").to_string(),
-                iso: format!("{}Z", t.timestamp.format("%Y-%m-%dT%H:%M:%S")),
+                exact: exact(t.timestamp),
+                iso: iso(t.timestamp),
                 id: t.id,
                 username: t.username,
                 text: t.text,
@@ -54,6 +54,45 @@ impl ThoughtView {
             .collect();
         views
     }
+}
+
+/// Whether chrono's `%Y` writes `then`'s year as four plain digits, so the
+/// formatting below can write it so too.
+fn four_digit_year(then: NaiveDateTime) -> bool {
+    (0..=9999).contains(&then.year())
+}
+
+/// "2026-11-26 14:03 UTC" (`%Y-%m-%d %H:%M UTC`), written directly: chrono
+/// parses a format string on every call, and a list page formats two dates
+/// per thought (the profile of the home page, bench/profiles/).
+pub fn exact(then: NaiveDateTime) -> String {
+    if !four_digit_year(then) {
+        return then.format("%Y-%m-%d %H:%M UTC").to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        then.year(),
+        then.month(),
+        then.day(),
+        then.hour(),
+        then.minute()
+    )
+}
+
+/// "2026-11-26T14:03:09Z" (`%Y-%m-%dT%H:%M:%SZ`), for `<time datetime>`.
+pub fn iso(then: NaiveDateTime) -> String {
+    if !four_digit_year(then) {
+        return format!("{}Z", then.format("%Y-%m-%dT%H:%M:%S"));
+    }
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        then.year(),
+        then.month(),
+        then.day(),
+        then.hour(),
+        then.minute(),
+        then.second()
+    )
 }
 
 /// "just now", "5 minutes ago", "yesterday", "3 days ago", or a date.
@@ -188,6 +227,31 @@ mod tests {
             "just now",
             "clock skew is not 'in the future'"
         );
+    }
+
+    #[test]
+    fn dates_read_as_chrono_formats_them() {
+        let cases = [
+            (2026, 11, 26, 14, 3, 9),
+            (2026, 1, 2, 0, 0, 0),
+            (1999, 12, 31, 23, 59, 59),
+            (5, 6, 7, 8, 9, 10),
+            (9999, 12, 31, 23, 59, 59),
+            (10_000, 1, 1, 0, 0, 0),
+            (-44, 3, 15, 12, 0, 0),
+        ];
+        for (y, mo, d, h, mi, s) in cases {
+            let then = NaiveDate::from_ymd_opt(y, mo, d)
+                .and_then(|d| d.and_hms_milli_opt(h, mi, s, 999))
+                .expect("date");
+            assert_eq!(exact(then), then.format("%Y-%m-%d %H:%M UTC").to_string(), "{then}");
+            assert_eq!(iso(then), format!("{}Z", then.format("%Y-%m-%dT%H:%M:%S")), "{then}");
+        }
+        let then = NaiveDate::from_ymd_opt(2026, 11, 26)
+            .and_then(|d| d.and_hms_opt(14, 3, 9))
+            .expect("date");
+        assert_eq!(exact(then), "2026-11-26 14:03 UTC");
+        assert_eq!(iso(then), "2026-11-26T14:03:09Z");
     }
 
     #[test]

@@ -232,3 +232,82 @@ fn every_rejection_has_its_own_reason_label() {
     let labels: std::collections::HashSet<_> = all.iter().map(|r| r.reason()).collect();
     assert_eq!(labels.len(), all.len());
 }
+
+/// A JWK Set publishing the public key of `pem` (PKCS#8 private key).
+fn jwks_of(private_pem: &str) -> JwkSet {
+    crate::Signer::from_pem(private_pem.as_bytes()).expect("signer").jwks()
+}
+
+#[tokio::test]
+async fn a_token_verified_before_is_accepted_again_with_the_same_claims() {
+    let v = verifier();
+    let token = mint(&book_header(), &claims(json!({"admin": true, "sid": "s1"})));
+    let first = v.verify(&token).await.expect("accepted");
+    let again = v.verify(&token).await.expect("accepted again");
+    assert_eq!(first, again);
+    assert!(again.admin);
+    assert_eq!(again.sid.as_deref(), Some("s1"));
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_refused_once_it_expires() {
+    let v = verifier();
+    let token = mint(&book_header(), &claims(json!({})));
+    assert!(v.verify(&token).await.is_ok());
+    // Its time comes (moved, not waited for): only `exp` is checked again.
+    let past = now_secs() - i64::try_from(LEEWAY_SECONDS).expect("small") - 1;
+    let mut remembered = v.verified.0.lock().expect("lock");
+    remembered.tokens.get_mut(token.as_str()).expect("remembered").exp = past;
+    drop(remembered);
+    assert_eq!(v.verify(&token).await, Err(Rejection::Expired));
+    // Forgotten then: the next time it is verified in full (its real `exp`
+    // is an hour away, so it passes again).
+    assert!(v.verify(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_remembered_token_stops_verifying_when_its_key_is_no_longer_published() {
+    let (other_private, _) = crate::generate_key_pair().expect("key pair");
+    let v = Verifier::from_jwks(&jwks_of(&key_pair().0));
+    let signer = crate::Signer::from_pem(key_pair().0.as_bytes()).expect("signer");
+    let token = signer.issue("bruce", false).expect("issued");
+    assert!(v.verify(&token).await.is_ok());
+    // The users service rotated to another key and stopped publishing this one.
+    assert_eq!(v.load_jwks(&jwks_of(&other_private)), 1);
+    assert_eq!(v.verify(&token).await, Err(Rejection::Signature));
+}
+
+#[tokio::test]
+async fn an_issuer_set_after_a_token_was_remembered_is_still_required() {
+    let v = verifier();
+    let token = mint(&book_header(), &claims(json!({})));
+    assert!(v.verify(&token).await.is_ok(), "no issuer required");
+    let strict = v.clone().with_issuer(Some("https://users.example"));
+    assert_eq!(strict.verify(&token).await, Err(Rejection::Issuer));
+    assert!(v.verify(&token).await.is_ok(), "the lenient verifier keeps its rule");
+}
+
+#[test]
+fn the_remembered_tokens_are_bounded() {
+    let cache = Verified::default();
+    let exp = now_secs() + 3600;
+    let claims = Claims {
+        username: "bruce".into(),
+        iat: 0,
+        exp,
+        admin: false,
+        iss: None,
+        sid: None,
+    };
+    for i in 0..VERIFIED_CAPACITY * 2 + 3 {
+        cache.insert(&format!("token {i}"), &claims, 0);
+        let len = cache.0.lock().expect("lock").tokens.len();
+        assert!((1..=VERIFIED_CAPACITY).contains(&len), "{len} after {i}");
+    }
+    // A verification that began before the keys changed is not remembered.
+    cache.clear();
+    cache.insert("late", &claims, 0);
+    assert!(cache.get("late").is_none());
+    cache.insert("fresh", &claims, cache.generation());
+    assert_eq!(cache.get("fresh"), Some(Ok(claims)));
+}

@@ -76,6 +76,33 @@ struct Search {
     persistent: bool,
 }
 
+/// The database engines a search statement is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// SQLite (FTS5 trigram index).
+    Sqlite,
+    /// PostgreSQL (`pg_trgm` index).
+    Postgres,
+}
+
+/// The search statement [`list`] runs for `needle` in `scope`, in `order`, on
+/// `engine`, and the needle encoded as that statement binds it: an FTS5
+/// phrase or the folded needle on SQLite, an escaped `like` pattern on
+/// PostgreSQL. No database is touched; this is the per-search work before
+/// the query, exposed for the micro-benchmarks (`benches/search.rs`).
+pub fn search_statement(
+    engine: Engine,
+    scope: Scope<'_>,
+    needle: &SearchNeedle,
+    order: Order,
+) -> (&'static str, String) {
+    let Search { sql, needle, .. } = match engine {
+        Engine::Sqlite => sqlite::search(scope, needle, order),
+        Engine::Postgres => postgres::search(scope, needle, order),
+    };
+    (sql, needle)
+}
+
 /// Both orders of one paged query shape, as `&'static str`: `$head` (ending
 /// in `where …` or `and`) followed by the page clause on `key`, so the cursor
 /// comparison and the direction are written once and cannot disagree
@@ -416,6 +443,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_exposed_search_statement_is_the_one_list_runs() {
+        let needle = SearchNeedle::parse("100% \"Ünï\"").expect("valid").expect("non-empty");
+        let (sql, bound) = search_statement(Engine::Sqlite, Scope::Everyone, &needle, Order::NewestFirst);
+        assert_eq!(sql, sqlite::search(Scope::Everyone, &needle, Order::NewestFirst).sql);
+        assert_eq!(bound, "\"100% \"\"ünï\"\"\"");
+        let (sql, bound) = search_statement(Engine::Postgres, Scope::Author("bruce"), &needle, Order::OldestFirst);
+        assert_eq!(
+            sql,
+            postgres::search(Scope::Author("bruce"), &needle, Order::OldestFirst).sql
+        );
+        assert_eq!(bound, "%100\\% \"ünï\"%");
     }
 
     #[test]
