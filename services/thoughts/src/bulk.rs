@@ -228,7 +228,7 @@ impl Row {
                 }
             }
         }
-        let _ = write!(out, "\t{}\n", self.timestamp.format("%Y-%m-%d %H:%M:%S%.6f"));
+        let _ = writeln!(out, "\t{}", self.timestamp.format("%Y-%m-%d %H:%M:%S%.6f"));
     }
 }
 

@@ -256,9 +256,10 @@ async fn a_remembered_token_is_refused_once_it_expires() {
     assert!(v.verify(&token).await.is_ok());
     // Its time comes (moved, not waited for): only `exp` is checked again.
     let past = now_secs() - i64::try_from(LEEWAY_SECONDS).expect("small") - 1;
-    let mut remembered = v.verified.0.lock().expect("lock");
-    remembered.tokens.get_mut(token.as_str()).expect("remembered").exp = past;
-    drop(remembered);
+    {
+        let mut remembered = v.verified.0.lock().expect("lock");
+        remembered.tokens.get_mut(token.as_str()).expect("remembered").exp = past;
+    }
     assert_eq!(v.verify(&token).await, Err(Rejection::Expired));
     // Forgotten then: the next time it is verified in full (its real `exp`
     // is an hour away, so it passes again).
