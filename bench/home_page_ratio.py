@@ -74,7 +74,8 @@ def start_system(binary, tmp):
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_ready(base, "/readyz")
     users, thoughts = base + 1, base + 2
-    creds = {"username": "reader", "password": "a long enough password"}
+    # A throwaway account of a throwaway service: its password is made per run.
+    creds = {"username": "reader", "password": "reader-" + os.urandom(8).hex()}
     status, body = call(users, "POST", "/api/users/", creds)
     assert status == 201, (status, body)
     bearer = json.loads(call(users, "POST", "/api/login/", creds)[1])["Authorized"]
