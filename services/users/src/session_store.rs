@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 use kit::db::Database;
-use kit::on_pool;
+use kit::on_writer;
 use sqlx::Row;
 
 /// A live session, as a refresh finds it.
@@ -54,7 +54,7 @@ pub async fn insert_session(
     expires: NaiveDateTime,
 ) -> Result<(), sqlx::Error> {
     let now = kit::time::now();
-    on_pool!(db, |conn| {
+    on_writer!(db, |conn| {
         sqlx::query(DELETE_EXPIRED).bind(now).execute(&mut *conn).await?;
         sqlx::query(INSERT)
             .bind(token_hash)
@@ -73,7 +73,7 @@ pub async fn insert_session(
 /// belongs to the same session and ends when it does.
 pub async fn rotate(db: &Database, old_hash: &str, new_hash: &str) -> Result<Rotation, sqlx::Error> {
     let now = kit::time::now();
-    on_pool!(db, |conn| {
+    on_writer!(db, |conn| {
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         // `fetch_all`: see `store::insert_user` (SQLite checkpoints only
         // when a statement runs to completion).
@@ -125,7 +125,7 @@ pub async fn rotate(db: &Database, old_hash: &str, new_hash: &str) -> Result<Rot
 /// of it is revoked. `false` when the token is unknown.
 pub async fn revoke_session(db: &Database, token_hash: &str) -> Result<bool, sqlx::Error> {
     let now = kit::time::now();
-    on_pool!(db, |conn| {
+    on_writer!(db, |conn| {
         let Some(row) = sqlx::query(SESSION_OF)
             .bind(token_hash)
             .fetch_optional(&mut *conn)

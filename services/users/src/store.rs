@@ -4,7 +4,7 @@
 use crate::domain::look_alike_key;
 use chrono::NaiveDateTime;
 use kit::db::{Database, Migrations};
-use kit::on_pool;
+use kit::{on_pool, on_writer};
 use sqlx::Row;
 
 /// The embedded migrations, applied at start-up.
@@ -93,7 +93,7 @@ pub async fn insert_user(
 ) -> Result<Option<UserRow>, sqlx::Error> {
     let now = kit::time::now();
     let key = look_alike_key(username);
-    let result = on_pool!(db, |conn| {
+    let result = on_writer!(db, |conn| {
         let mut tx = sqlx::Connection::begin(conn).await?;
         // `fetch_all`, not `fetch_one` (issue 9): SQLite runs its WAL
         // autocheckpoint only when a statement steps to SQLITE_DONE, and
@@ -154,7 +154,7 @@ pub async fn backfill_look_alike_keys(db: &Database) -> Result<u64, sqlx::Error>
     let mut cursor = 0_i64;
     let mut written = 0_u64;
     loop {
-        let last: Option<i64> = on_pool!(db, |conn| {
+        let last: Option<i64> = on_writer!(db, |conn| {
             let mut tx = sqlx::Connection::begin(conn).await?;
             let rows = sqlx::query(WITHOUT_KEY)
                 .bind(cursor)
@@ -212,7 +212,7 @@ pub async fn find_user(db: &Database, username: &str) -> Result<Option<UserRow>,
 
 /// Set an account's password hash and administrator flag.
 pub async fn update_admin(db: &Database, id: i64, password_hash: &str, is_admin: bool) -> Result<(), sqlx::Error> {
-    on_pool!(db, |pool| {
+    on_writer!(db, |pool| {
         sqlx::query(UPDATE_ADMIN)
             .bind(id)
             .bind(password_hash)

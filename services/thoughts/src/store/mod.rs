@@ -20,7 +20,7 @@ pub use cache::ThoughtCache;
 
 use crate::domain::{Order, Page, SearchNeedle, ThoughtText, fold};
 use kit::db::{Database, Migrations, Pool};
-use kit::on_pool;
+use kit::{on_pool, on_writer};
 use sqlx::Row;
 use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
@@ -190,7 +190,7 @@ pub async fn post(
 /// Store a new thought by `username`.
 pub async fn insert(db: &Database, username: &str, text: &ThoughtText) -> Result<Thought, sqlx::Error> {
     let now = kit::time::now();
-    on_pool!(db, |pool| {
+    on_writer!(db, |pool| {
         // `fetch_all`, not `fetch_one` (issue 9): `fetch_one` stops at the
         // returned row and resets the statement, which commits, but SQLite
         // runs its WAL autocheckpoint only when a statement steps to
@@ -231,7 +231,7 @@ pub async fn get(db: &Database, cache: &ThoughtCache, id: i64) -> Result<Option<
 /// statement has returned, whatever it returned.
 pub async fn delete(db: &Database, cache: &ThoughtCache, id: i64) -> Result<bool, sqlx::Error> {
     let result = async {
-        on_pool!(db, |pool| {
+        on_writer!(db, |pool| {
             let done = sqlx::query(DELETE).bind(id).execute(pool).await?;
             Ok::<_, sqlx::Error>(done.rows_affected() > 0)
         })
