@@ -14,6 +14,8 @@
 --                  the users service evaluates one login per account and
 --                  address at a time, so logins spread over more accounts
 --                  than connections
+--   BENCH_IDS_FILE a file holding BENCH_IDS instead (a fast machine posts more
+--                  ids than an environment variable may hold)
 --   BENCH_THREADS  wrk's -t (how the ids and users are shared out)
 -- done() prints one line `BENCH_JSON {...}` that bench/run reads.
 
@@ -44,6 +46,12 @@ function init(args)
   end
   if body then headers["Content-Type"] = "application/x-www-form-urlencoded" end
   local list = os.getenv("BENCH_IDS")
+  local file = os.getenv("BENCH_IDS_FILE")
+  if file then
+    local f = assert(io.open(file, "r"))
+    list = f:read("*a")
+    f:close()
+  end
   if list then
     ids = {}
     for id in string.gmatch(list, "[^,]+") do table.insert(ids, id) end
