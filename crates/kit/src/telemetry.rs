@@ -17,6 +17,8 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+mod json;
+
 /// Keeps the tracer provider alive; flushes and stops it when dropped.
 #[derive(Debug)]
 pub struct TelemetryGuard {
@@ -68,16 +70,7 @@ pub fn init(service: &str, config: &ServerConfig) -> Option<TelemetryGuard> {
     let provider = provider(service, config);
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("mythoughts"));
     let (json, pretty) = match config.log_format {
-        LogFormat::Json => {
-            let mut layer = json_subscriber::JsonLayer::stdout();
-            layer
-                .with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
-                .with_level("level")
-                .with_target("target")
-                .with_flattened_event()
-                .with_top_level_flattened_span_list();
-            (Some(layer), None)
-        }
+        LogFormat::Json => (Some(json::JsonLayer::new(json::Stdout::new())), None),
         LogFormat::Pretty => (None, Some(tracing_subscriber::fmt::layer().compact())),
     };
     let installed = tracing_subscriber::registry()
