@@ -127,6 +127,15 @@ impl Fields {
     }
 }
 
+impl Fields {
+    /// An integer field: its decimal digits are valid JSON as they are.
+    fn integer(&mut self, field: &Field, value: impl fmt::Display) {
+        self.put(field.name(), |out| {
+            let _ = write!(out, "{value}");
+        });
+    }
+}
+
 impl Visit for Fields {
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.put(field.name(), |out| {
@@ -139,27 +148,19 @@ impl Visit for Fields {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field.name(), |out| {
-            let _ = write!(out, "{value}");
-        });
+        self.integer(field, value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field.name(), |out| {
-            let _ = write!(out, "{value}");
-        });
+        self.integer(field, value);
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field.name(), |out| {
-            let _ = write!(out, "{value}");
-        });
+        self.integer(field, value);
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field.name(), |out| {
-            let _ = write!(out, "{value}");
-        });
+        self.integer(field, value);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
