@@ -107,9 +107,14 @@ struct Fields {
 }
 
 impl Fields {
+    /// Where `key`'s segment is in `keys`, if it has one.
+    fn find(&self, key: &str) -> Option<usize> {
+        self.keys.iter().position(|(k, _, _)| *k == key)
+    }
+
     /// Encode `key`'s value with `write`, replacing an earlier value of it.
     fn put(&mut self, key: &'static str, write: impl FnOnce(&mut String)) {
-        if let Some(at) = self.keys.iter().position(|(k, _, _)| *k == key) {
+        if let Some(at) = self.find(key) {
             let (_, start, end) = self.keys.remove(at);
             self.json.replace_range(start..end, "");
             for (_, s, e) in &mut self.keys[at..] {
@@ -125,9 +130,7 @@ impl Fields {
         self.json.push(',');
         self.keys.push((key, start, self.json.len()));
     }
-}
 
-impl Fields {
     /// An integer field: its decimal digits are valid JSON as they are.
     fn integer(&mut self, field: &Field, value: impl fmt::Display) {
         self.put(field.name(), |out| {
@@ -216,6 +219,14 @@ impl fmt::Write for Escaper<'_> {
     }
 }
 
+/// The timestamp's format (UTC, microseconds: `2026-12-02T14:03:23.400317Z`),
+/// parsed once rather than for every line.
+static TIMESTAMP: std::sync::LazyLock<Vec<chrono::format::Item<'static>>> = std::sync::LazyLock::new(|| {
+    chrono::format::StrftimeItems::new("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .parse_to_owned()
+        .unwrap_or_default()
+});
+
 thread_local! {
     /// The line being built and the keys already on it, reused line after line.
     static LINE: RefCell<Fields> = RefCell::new(Fields::default());
@@ -265,8 +276,8 @@ where
         let meta = event.metadata();
         line.json.push('{');
         line.put("timestamp", |out| {
-            let now = chrono::Utc::now();
-            let _ = write!(out, "\"{}\"", now.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+            let items = TIMESTAMP.iter();
+            let _ = write!(out, "\"{}\"", chrono::Utc::now().format_with_items(items));
         });
         line.put("level", |out| {
             out.push('"');
@@ -284,7 +295,7 @@ where
                     continue;
                 };
                 for &(key, start, end) in &fields.keys {
-                    if !line.keys.iter().any(|(k, _, _)| *k == key) {
+                    if line.find(key).is_none() {
                         let at = line.json.len();
                         line.json.push_str(&fields.json[start..end]);
                         line.keys.push((key, at, line.json.len()));
@@ -293,7 +304,7 @@ where
             }
         }
         if let Some(name) = innermost
-            && !line.keys.iter().any(|(k, _, _)| *k == "name")
+            && line.find("name").is_none()
         {
             line.put("name", |out| quoted(out, format_args!("{name}")));
         }
