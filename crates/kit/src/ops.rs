@@ -104,9 +104,89 @@ pub(crate) fn admin_routes(ops: Ops) -> Router {
 /// The Swagger UI at `/docs/` (and a redirect from `/docs`), reading
 /// `/openapi.json`. Its assets are relative, so it must keep its trailing slash.
 pub(crate) fn docs() -> Router {
-    SwaggerUi::new("/docs")
-        .config(utoipa_swagger_ui::Config::from("/openapi.json"))
-        .into()
+    Router::from(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
+        .layer(axum::middleware::from_fn(gzip_or_plain))
+}
+
+/// The most a docs asset holds once decompressed (the largest is 1.5 MB).
+const DOCS_ASSET_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// The UI's assets are embedded gzipped and answered with
+/// `Content-Encoding: gzip` whatever the request said; as they are to a
+/// client that accepts gzip (every browser), decompressed for one that does
+/// not, so that every client gets what it can read. Both vary on
+/// `Accept-Encoding`, for caches in between.
+async fn gzip_or_plain(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let accepts = accepts_gzip(req.headers());
+    let mut response = next.run(req).await;
+    let gzipped = response
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    if !gzipped {
+        return response;
+    }
+    response
+        .headers_mut()
+        .append(header::VARY, header::HeaderValue::from_static("accept-encoding"));
+    if accepts {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let plain = match axum::body::to_bytes(body, DOCS_ASSET_MAX_BYTES).await {
+        Ok(packed) => gunzip(&packed),
+        Err(e) => Err(std::io::Error::other(e)),
+    };
+    match plain {
+        Ok(plain) => {
+            parts.headers.remove(header::CONTENT_ENCODING);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(plain))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "an embedded docs asset does not decompress");
+            crate::error::error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                crate::error::default_message(StatusCode::INTERNAL_SERVER_ERROR),
+            )
+        }
+    }
+}
+
+/// Decompress a gzip member, at most [`DOCS_ASSET_MAX_BYTES`] of it.
+fn gunzip(packed: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut plain = Vec::with_capacity(packed.len() * 4);
+    flate2::read::GzDecoder::new(packed)
+        .take(DOCS_ASSET_MAX_BYTES as u64)
+        .read_to_end(&mut plain)?;
+    Ok(plain)
+}
+
+/// Whether `Accept-Encoding` accepts gzip (RFC 9110 section 12.5.3): gzip
+/// named with a weight above zero, or else `*` with one; no header means
+/// identity only.
+fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
+    let (mut gzip, mut any) = (None, None);
+    for item in headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = item.split(';').map(str::trim);
+        let coding = parts.next().unwrap_or_default();
+        let weight = parts
+            .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+            .unwrap_or(0.0);
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            gzip = Some(weight);
+        } else if coding == "*" {
+            any = Some(weight);
+        }
+    }
+    gzip.or(any).is_some_and(|w| w > 0.0)
 }
 
 async fn healthz() -> Json<serde_json::Value> {

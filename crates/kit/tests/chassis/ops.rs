@@ -114,6 +114,68 @@ async fn the_docs_ui_keeps_its_trailing_slash_and_its_relative_assets_load() {
     assert_eq!(bare.header("location"), "/docs/");
 }
 
+/// The UI's assets are embedded gzipped: a browser (gzip accepted) gets them
+/// as they are, a client that does not accept gzip gets the same bytes
+/// decompressed, and both answers say they vary on `Accept-Encoding`.
+#[tokio::test]
+async fn docs_assets_are_gzip_for_browsers_and_plain_for_clients_without_it() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use std::io::Read as _;
+    let app = admin_app().await;
+    let fetch = |accept: Option<&'static str>| {
+        let mut request = Request::get("/docs/swagger-ui.css");
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
+        }
+        crate::helpers::send(&app, request.body(Body::empty()).expect("valid request"))
+    };
+    let plain = fetch(None).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert_eq!(
+        plain.header("content-encoding"),
+        "",
+        "no gzip for a client that did not ask"
+    );
+    assert!(
+        plain.header("content-type").starts_with("text/css"),
+        "{:?}",
+        plain.headers
+    );
+    assert!(plain.text().contains(".swagger-ui"), "readable CSS");
+    assert_eq!(plain.header("vary"), "accept-encoding");
+    let browser = fetch(Some("gzip, deflate, br, zstd")).await;
+    assert_eq!(browser.status, StatusCode::OK);
+    assert_eq!(browser.header("content-encoding"), "gzip");
+    assert_eq!(browser.header("vary"), "accept-encoding");
+    assert!(
+        browser.body.len() * 3 < plain.body.len(),
+        "{} vs {} bytes",
+        browser.body.len(),
+        plain.body.len()
+    );
+    let mut unpacked = Vec::new();
+    flate2::read::GzDecoder::new(&browser.body[..])
+        .read_to_end(&mut unpacked)
+        .expect("valid gzip");
+    assert_eq!(unpacked, plain.body, "the same stylesheet either way");
+    for refused in ["gzip;q=0", "identity", "gzip;q=0, *"] {
+        let reply = fetch(Some(refused)).await;
+        assert_eq!(reply.header("content-encoding"), "", "{refused}");
+        assert_eq!(reply.body, plain.body, "{refused}");
+    }
+    for accepted in ["*", "GZIP;q=0.5", "br;q=1, gzip;q=0.1"] {
+        assert_eq!(
+            fetch(Some(accepted)).await.header("content-encoding"),
+            "gzip",
+            "{accepted}"
+        );
+    }
+    // The page itself too: decompressed, it is still the UI's page.
+    let page = get_path(&app, "/docs/").await;
+    assert!(page.text().contains("swagger-ui"), "{}", page.text());
+}
+
 #[tokio::test]
 async fn the_books_swagger_json_is_the_same_document_as_openapi_json() {
     let app = admin_app().await;
