@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePath;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tracing::Instrument;
 
 /// What the access middleware needs: who we are and whether we are draining.
@@ -51,18 +51,68 @@ pub(crate) fn wrap(
     // its page, its assets are relative to it, `/docs` redirects there),
     // which NormalizePath would trim into a redirect loop.
     let routes = routes.layer(middleware::from_fn(remember_route));
+    // One middleware for the security headers, the access log and metrics,
+    // the body deadline and the JSON error shape: each axum middleware
+    // boxes its future and clones the stack below it, per request.
+    let chassis = Chassis {
+        access,
+        body_read_timeout,
+    };
     Router::new()
         .merge(docs.unwrap_or_default())
         .fallback_service(NormalizePath::trim_trailing_slash(routes))
         .layer(middleware::from_fn(remember_route))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(body_limit_bytes))
-        .layer(middleware::map_response(json_errors))
-        .layer(middleware::from_fn_with_state(body_read_timeout, body_deadline))
-        .layer(middleware::from_fn_with_state(access, access_log))
+        .layer(middleware::from_fn_with_state(chassis, around_request))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(middleware::from_fn(security_headers))
+        .layer(SetRequestIdLayer::x_request_id(FastRequestUuid))
+}
+
+/// What [`around_request`] needs.
+#[derive(Clone)]
+struct Chassis {
+    access: Access,
+    body_read_timeout: Duration,
+}
+
+/// Around every request, outermost first: the security headers, the access
+/// log line and metrics, the body deadline (408), and the JSON error body
+/// for errors nobody gave one.
+async fn around_request(State(chassis): State<Chassis>, req: Request, next: Next) -> Response {
+    let csp = if req.uri().path().starts_with("/docs") {
+        DOCS_CSP
+    } else {
+        API_CSP
+    };
+    let timeout = chassis.body_read_timeout;
+    let mut response = access_log(&chassis.access, req, |req| async move {
+        let (req, missed) = with_body_deadline(timeout, req);
+        let response = json_errors(next.run(req).await);
+        match missed {
+            Some(missed) if missed.load(Ordering::SeqCst) => body_timed_out(),
+            _ => response,
+        }
+    })
+    .await;
+    add_security_headers(response.headers_mut(), csp);
+    response
+}
+
+/// Request ids: random (version 4) UUIDs, like tower-http's
+/// `MakeRequestUuid`, drawn from a per-thread generator seeded once rather
+/// than from the operating system per request (a request id is a label,
+/// not a secret).
+#[derive(Clone, Copy)]
+struct FastRequestUuid;
+
+impl tower_http::request_id::MakeRequestId for FastRequestUuid {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = id.hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
 }
 
 /// The policy of JSON answers (and anything else that is not a page): load nothing.
@@ -76,14 +126,7 @@ const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 
 /// Security headers on every response of every listener. A service that
 /// sets its own (the frontend's pages) keeps its values: only absent
 /// headers are added.
-async fn security_headers(req: Request, next: Next) -> Response {
-    let csp = if req.uri().path().starts_with("/docs") {
-        DOCS_CSP
-    } else {
-        API_CSP
-    };
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
+fn add_security_headers(headers: &mut axum::http::HeaderMap, csp: &'static str) {
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, csp),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -92,26 +135,32 @@ async fn security_headers(req: Request, next: Next) -> Response {
     ] {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     }
-    response
 }
 
 /// Give the request body `timeout` to arrive in full, counted from now (its
-/// head has arrived). A body that misses it makes the handler's read fail;
-/// whatever the handler answered then, the client gets 408 and the
-/// connection is closed, since the rest of the body is still on its way.
-async fn body_deadline(State(timeout): State<Duration>, req: Request, next: Next) -> Response {
+/// head has arrived). A body that misses it makes the handler's read fail,
+/// and the flag returned is set: whatever the handler answered then, the
+/// client gets 408 ([`body_timed_out`]), since the rest of the body is still
+/// on its way. A request without a body (most GETs) is left as it is.
+fn with_body_deadline(timeout: Duration, req: Request) -> (Request, Option<Arc<AtomicBool>>) {
+    if req.body().is_end_stream() {
+        return (req, None);
+    }
     let missed = Arc::new(AtomicBool::new(false));
+    let flag = missed.clone();
     let req = req.map(|inner| {
         Body::new(DeadlineBody {
             inner,
             deadline: Box::pin(tokio::time::sleep(timeout)),
-            missed: missed.clone(),
+            missed: flag,
         })
     });
-    let response = next.run(req).await;
-    if !missed.load(Ordering::SeqCst) {
-        return response;
-    }
+    (req, Some(missed))
+}
+
+/// The answer when the body missed its deadline: 408, and the connection is
+/// closed.
+fn body_timed_out() -> Response {
     let mut response = error_response(
         StatusCode::REQUEST_TIMEOUT,
         default_message(StatusCode::REQUEST_TIMEOUT),
@@ -180,7 +229,7 @@ async fn remember_route(req: Request, next: Next) -> Response {
 
 /// Give bodiless or plain-text error responses (404, 405, extractor
 /// rejections) the JSON error shape, so clients always get `{"message": ...}`.
-async fn json_errors(response: Response) -> Response {
+fn json_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -259,7 +308,11 @@ macro_rules! request_finished {
 /// requests are logged at debug, the rest at info. While draining,
 /// responses carry `Connection: close` so clients reconnect (and find the
 /// next instance).
-async fn access_log(State(access): State<Access>, req: Request, next: Next) -> Response {
+async fn access_log<F, Fut>(access: &Access, req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     use opentelemetry::trace::TraceContextExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let started = Instant::now();
@@ -291,7 +344,7 @@ async fn access_log(State(access): State<Access>, req: Request, next: Next) -> R
     let service = access.service;
     let in_flight = metrics::gauge!("http_requests_in_flight", "service" => service);
     in_flight.increment(1.0);
-    let mut response = next.run(req).instrument(span.clone()).await;
+    let mut response = inner(req).instrument(span.clone()).await;
     in_flight.decrement(1.0);
     if access.shutting_down.load(Ordering::SeqCst) {
         response
