@@ -151,6 +151,10 @@ enum Options {
     Postgres(PgConnectOptions),
 }
 
+/// Rows a SQLite query may have in flight between the connection's worker
+/// thread and the task reading them (see [`parse_url`]).
+const ROW_CHANNEL_ROWS: usize = 1024;
+
 fn parse_url(url: &str) -> Result<Options, String> {
     if url.starts_with("sqlite:") {
         let options = SqliteConnectOptions::from_str(url)
@@ -169,7 +173,14 @@ fn parse_url(url: &str) -> Result<Options, String> {
             // returning` is read with `fetch_all`, never `fetch_one` (see the
             // services' stores).
             .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
-            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES.to_string());
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES.to_string())
+            // Rows travel from the connection's worker thread to the query
+            // through a bounded channel (sqlx's default: 50 rows). A list
+            // page bigger than that made the worker stop and wait for the
+            // handler to drain it, a thread hand-off each way; with room for
+            // the largest page (1000 rows, and the one that says more
+            // follow) it never waits. The channel grows only as rows arrive.
+            .row_buffer_size(ROW_CHANNEL_ROWS);
         Ok(Options::Sqlite(options, url.contains(":memory:")))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         PgConnectOptions::from_str(url)

@@ -170,41 +170,12 @@ impl TimestampColumn for sqlx::sqlite::SqliteRow {
         if let Some(parsed) = self
             .try_get::<&str, _>("timestamp")
             .ok()
-            .and_then(parse_sqlite_timestamp)
+            .and_then(kit::time::parse_plain)
         {
             return Ok(parsed);
         }
         self.try_get("timestamp")
     }
-}
-
-/// `YYYY-MM-DD HH:MM:SS` (or `T` for the space) with an optional fraction of
-/// 1 to 9 digits and no offset; `None` for anything else (leap seconds
-/// included), which the caller hands to the general decoder.
-fn parse_sqlite_timestamp(text: &str) -> Option<chrono::NaiveDateTime> {
-    let b = text.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range]
-            .iter()
-            .try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-    };
-    let nanos = match &b[19..] {
-        [] => 0,
-        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
-            let value = digits(20..b.len())?;
-            value * 10u32.pow(9 - fraction.len() as u32)
-        }
-        _ => return None,
-    };
-    let (second, minute, hour) = (digits(17..19)?, digits(14..16)?, digits(11..13)?);
-    if second > 59 {
-        return None;
-    }
-    let date = chrono::NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
-    Some(date.and_time(chrono::NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?))
 }
 
 const INSERT: &str = "insert into thoughts (username, text, folded, timestamp) values ($1, $2, $3, $4) \
@@ -470,59 +441,6 @@ impl Drop for Bounded {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// What sqlx's own decoder makes of `text` (the value the fast path must equal).
-    fn sqlx_decoded(text: &str) -> Option<chrono::NaiveDateTime> {
-        ["%F %T%.f", "%FT%T%.f"]
-            .iter()
-            .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
-    }
-
-    #[test]
-    fn sqlite_timestamps_in_the_stored_shapes_read_as_chrono_reads_them() {
-        for text in [
-            "2026-12-03 10:00:00",
-            "2026-12-03T10:00:00",
-            "2026-12-03 10:00:00.1",
-            "2026-12-03 10:00:00.123",
-            "2026-12-03 10:00:00.123456",
-            "2026-12-03T23:59:59.999999999",
-            "2024-02-29 00:00:00.000001",
-            "0001-01-01 00:00:00",
-            "9999-12-31 23:59:59.5",
-        ] {
-            let fast = parse_sqlite_timestamp(text);
-            assert!(fast.is_some(), "{text}");
-            assert_eq!(fast, sqlx_decoded(text), "{text}");
-        }
-        // sqlx's encoder and the fast reader agree both ways.
-        let now = chrono::Utc::now().naive_utc();
-        let stored = now.format("%F %T%.f").to_string();
-        assert_eq!(parse_sqlite_timestamp(&stored), Some(now), "{stored}");
-    }
-
-    #[test]
-    fn other_or_invalid_sqlite_timestamps_are_left_to_the_general_decoder() {
-        for text in [
-            "",
-            "2026-12-03",
-            "2026-12-03 10:00",
-            "2026-12-03 10:00:00Z",
-            "2026-12-03 10:00:00+02:00",
-            "2026-12-03 10:00:00.",
-            "2026-12-03 10:00:00.1234567890",
-            "2026-02-30 10:00:00",
-            "2026-12-03 24:00:00",
-            "2026-12-03 10:60:00",
-            "2026-12-03 23:59:60",
-            "2026/12/03 10:00:00",
-            "2026-12-03 1a:00:00",
-            "+2026-12-03 10:00:00",
-            "2026-12-03 10:00:00 ",
-        ] {
-            assert_eq!(parse_sqlite_timestamp(text), None, "{text:?}");
-        }
-    }
 
     /// The `$n` placeholders of `sql`, in order of first appearance.
     fn placeholders(sql: &str) -> Vec<usize> {
