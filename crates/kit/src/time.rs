@@ -16,11 +16,12 @@ pub fn iso(t: &NaiveDateTime) -> String {
     use std::fmt::Write as _;
     // Other years and leap seconds (written as second 60): chrono's way.
     if !(0..=9999).contains(&t.year()) || t.nanosecond() >= 1_000_000_000 {
-        return if t.nanosecond() == 0 {
-            t.format("%Y-%m-%dT%H:%M:%S").to_string()
+        let format = if t.nanosecond() == 0 {
+            "%Y-%m-%dT%H:%M:%S"
         } else {
-            t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+            "%Y-%m-%dT%H:%M:%S%.6f"
         };
+        return t.format(format).to_string();
     }
     let mut out = String::with_capacity(26);
     let _ = write!(
