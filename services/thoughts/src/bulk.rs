@@ -10,9 +10,9 @@
 //!   triggers keep `thoughts_fts` in step row by row, and the index is
 //!   merged (`optimize`) at the end so that searches read one segment.
 //! - PostgreSQL: `COPY … FROM STDIN` in chunks of [`CHUNK_ROWS`] rows (the
-//!   `(username, id)` B-tree and the trigram GIN index are maintained by the
-//!   server), then `VACUUM ANALYZE`, which merges GIN's pending list into the
-//!   index and gives the planner fresh statistics.
+//!   `(username, id)` B-tree and the trigram and bigram GIN indexes are
+//!   maintained by the server), then `VACUUM ANALYZE`, which merges GIN's
+//!   pending lists into the indexes and gives the planner fresh statistics.
 //!
 //! The rows are what the service itself would store: the same columns, the
 //! text folded with [`crate::domain::fold`], ids from the table's own
