@@ -8,6 +8,11 @@
 -- first, and GIN intersects the needle's entries with the bucket's inside the
 -- index, so only matching rows of those buckets are visited. btree_gin and
 -- pg_trgm are trusted extensions: the database owner may create them.
+--
+-- The price is on writes: the bigram index holds a key per character of every
+-- text. Single-row inserts into a million thoughts (pgbench, 4 clients, fsync
+-- off) ran 3,337/s with it against 7,616/s without; building it on a million
+-- rows takes about 75 s on two cores.
 create extension if not exists btree_gin;
 
 -- Every two-character substring of a text (duplicates included: GIN keeps
