@@ -102,12 +102,12 @@ pub async fn load(db: &Database, plan: &Plan, mut progress: impl FnMut(u64) + Se
     let mut done = 0_u64;
     match db.pool() {
         Pool::Sqlite(pool) => {
-            let mut conn = kit::db::acquire(db.service(), pool).await?;
+            let mut conn = kit::db::TxConnection::new(kit::db::acquire(db.service(), pool).await?);
             let full = Arc::<str>::from(sqlite_insert(SQLITE_BATCH_ROWS));
             let mut batch = Vec::with_capacity(SQLITE_BATCH_ROWS);
             while done < plan.thoughts {
                 let chunk = CHUNK_ROWS.min(plan.thoughts - done);
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = conn.begin().await?;
                 let mut in_chunk = 0;
                 while in_chunk < chunk {
                     let rows = (SQLITE_BATCH_ROWS as u64).min(chunk - in_chunk) as usize;

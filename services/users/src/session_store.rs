@@ -73,8 +73,7 @@ pub async fn insert_session(
 /// belongs to the same session and ends when it does.
 pub async fn rotate(db: &Database, old_hash: &str, new_hash: &str) -> Result<Rotation, sqlx::Error> {
     let now = kit::time::now();
-    on_writer!(db, |conn| {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    kit::in_transaction!(db, |tx| {
         // `fetch_all`: see `store::insert_user` (SQLite checkpoints only
         // when a statement runs to completion).
         let revoked = sqlx::query(REVOKE_ONE)

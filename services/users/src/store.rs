@@ -93,8 +93,7 @@ pub async fn insert_user(
 ) -> Result<Option<UserRow>, sqlx::Error> {
     let now = kit::time::now();
     let key = look_alike_key(username);
-    let result = on_writer!(db, |conn| {
-        let mut tx = sqlx::Connection::begin(conn).await?;
+    let result = kit::in_transaction!(db, |tx| {
         // `fetch_all`, not `fetch_one` (issue 9): SQLite runs its WAL
         // autocheckpoint only when a statement steps to SQLITE_DONE, and
         // `fetch_one` stops at the returned row, so a run of sign-ups alone
@@ -154,8 +153,7 @@ pub async fn backfill_look_alike_keys(db: &Database) -> Result<u64, sqlx::Error>
     let mut cursor = 0_i64;
     let mut written = 0_u64;
     loop {
-        let last: Option<i64> = on_writer!(db, |conn| {
-            let mut tx = sqlx::Connection::begin(conn).await?;
+        let last: Option<i64> = kit::in_transaction!(db, |tx| {
             let rows = sqlx::query(WITHOUT_KEY)
                 .bind(cursor)
                 .bind(BACKFILL_PAGE)

@@ -9,3 +9,4 @@ mod lifecycle;
 mod middleware;
 mod ops;
 mod slow_clients;
+mod transactions;

@@ -363,8 +363,11 @@ pub async fn list(db: &Database, query: &Query<'_>, deadline: Duration) -> Resul
             }
         }
         Pool::Postgres(pool) => {
-            let mut conn = kit::db::acquire(db.service(), pool).await?;
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            // Begun on a TxConnection (kit::db): a search abandoned while the
+            // server answers `BEGIN` must not leave its connection in the pool
+            // inside a transaction, where later posts would join it and vanish.
+            let mut conn = kit::db::TxConnection::new(kit::db::acquire(db.service(), pool).await?);
+            let mut tx = conn.begin().await?;
             // `set local` takes no parameters; `set_config(…, true)` is the
             // same setting, local to this transaction, with a bound value.
             // No parallel workers and no JIT for a search: starting either
