@@ -286,7 +286,10 @@ impl Hasher {
                 .context("cannot start a hashing thread")?;
         }
         let mut random = [0u8; Params::DEFAULT_OUTPUT_LEN + argon2::RECOMMENDED_SALT_LEN];
-        aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+        // The kernel's generator, as for the salts: aws-lc's would seed its
+        // CPU-jitter entropy source here, ~40 ms of start-up (see
+        // `crate::warm_up_crypto_random`).
+        getrandom::fill(&mut random).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
         let (output, salt) = random.split_at(Params::DEFAULT_OUTPUT_LEN);
         Ok(Self {
             pool: Arc::new(Pool { shared }),

@@ -305,10 +305,29 @@ async fn ensure_admin(state: &AppState, username: &str, password: &str) -> Resul
     Ok(())
 }
 
+/// Seed aws-lc's random generator on a thread of its own, beside the rest of
+/// start-up. Its first use runs a CPU-jitter entropy source, about 40 ms of
+/// CPU (issue 13: most of the users service's 80-105 ms to ready, when the
+/// dummy hash drew its random bytes from it). Signing a token needs it (RSA
+/// blinding), so otherwise the first sign-in would pay those 40 ms; random
+/// bytes the service draws itself come from the kernel (`getrandom`).
+fn warm_up_crypto_random() {
+    let spawned = std::thread::Builder::new().name("rng-warm-up".into()).spawn(|| {
+        let mut byte = [0u8; 1];
+        if aws_lc_rs::rand::fill(&mut byte).is_err() {
+            tracing::warn!("aws-lc's random generator failed to start; signing will retry it");
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the random generator's warm-up thread");
+    }
+}
+
 impl Application {
     /// Load the key, connect and migrate the database, ensure the
     /// administrator, and bind the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        warm_up_crypto_random();
         let signer = Signer::from_file(&config.private_key_path)
             .map_err(|e| StartupError::Config(format!("PRIVATE_KEY_PATH: {e}")))?
             .with_lifetime(Duration::from_secs(config.token_lifetime_seconds))

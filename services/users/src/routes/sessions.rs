@@ -23,7 +23,7 @@ use users_api::SessionResponse;
 /// 16 bytes, a session id.
 fn random_token(bytes: usize) -> Result<String, ApiError> {
     let mut buf = vec![0u8; bytes];
-    aws_lc_rs::rand::fill(&mut buf).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+    getrandom::fill(&mut buf).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
 }
 
