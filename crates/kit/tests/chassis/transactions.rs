@@ -10,9 +10,6 @@ use std::task::Poll;
 use std::time::Duration;
 use testkit::{Engine, both_engines};
 
-/// Tries at cutting a `begin` off before its answer is read.
-const CUT_ATTEMPTS: usize = 100;
-
 /// Poll `f` once and drop it: `true` when it was still waiting (cut off
 /// mid-way), `false` when it had already finished.
 async fn poll_once_and_drop<F: Future>(f: F) -> bool {
@@ -45,27 +42,24 @@ async fn one_connection(engine: Engine) -> (testkit::TestDatabase, Database) {
 async fn cut_begin_then_insert(engine: Engine, guarded: bool) -> (bool, i64) {
     let (test_db, db) = one_connection(engine).await;
     macro_rules! run {
-        ($pool:expr, $Conn:ty) => {{
+        ($pool:expr, $Conn:ty, $slow:literal) => {{
             let pool = $pool;
-            // A `begin` may finish within its first poll (the answer came
-            // back at once): its transaction is dropped and rolled back as
-            // sqlx means it to be, and the cut is tried again.
-            let mut cut = false;
-            for _ in 0..CUT_ATTEMPTS {
-                let mut conn = kit::db::acquire("kit-test", pool).await.expect("connection");
-                cut = if guarded {
-                    let mut tx = TxConnection::new(conn);
-                    poll_once_and_drop(tx.begin()).await
-                } else {
-                    #[allow(clippy::disallowed_methods)] // what TxConnection guards against
-                    let cut = poll_once_and_drop(sqlx::Connection::begin(&mut *conn)).await;
-                    drop::<PoolConnection<_>>(conn);
-                    cut
-                };
-                if cut {
-                    break;
-                }
-            }
+            let mut conn = kit::db::acquire("kit-test", pool).await.expect("connection");
+            // Keep the database busy for a while first (a statement sent, its
+            // caller gone: the connection answers it before anything else), so
+            // that the `begin` sent behind it cannot have its answer within
+            // its first poll, however the machine schedules the two sides.
+            let slow_sent = poll_once_and_drop(sqlx::query($slow).execute(&mut *conn)).await;
+            assert!(slow_sent, "the slow statement finished within its first poll");
+            let cut = if guarded {
+                let mut tx = TxConnection::new(conn);
+                poll_once_and_drop(tx.begin()).await
+            } else {
+                #[allow(clippy::disallowed_methods)] // what TxConnection guards against
+                let cut = poll_once_and_drop(sqlx::Connection::begin(&mut *conn)).await;
+                drop::<PoolConnection<_>>(conn);
+                cut
+            };
             // The pool's one connection, or a fresh one if it was closed.
             let mut conn = kit::db::acquire("kit-test", pool).await.expect("connection");
             sqlx::query("insert into t (x) values (1)")
@@ -84,8 +78,12 @@ async fn cut_begin_then_insert(engine: Engine, guarded: bool) -> (bool, i64) {
         }};
     }
     let result = match db.pool() {
-        Pool::Sqlite(p) => run!(p, sqlx::SqliteConnection),
-        Pool::Postgres(p) => run!(p, sqlx::PgConnection),
+        Pool::Sqlite(p) => run!(
+            p,
+            sqlx::SqliteConnection,
+            "with recursive c(x) as (select 1 union all select x + 1 from c where x < 3000000) select count(*) from c"
+        ),
+        Pool::Postgres(p) => run!(p, sqlx::PgConnection, "select pg_sleep(0.5)"),
     };
     db.close().await;
     result
@@ -96,7 +94,7 @@ both_engines! {
         // With TxConnection: the connection was closed, the insert ran on
         // a fresh one and committed.
         let (cut, seen) = cut_begin_then_insert(engine, true).await;
-        assert!(cut, "every begin finished within its first poll: nothing was cut off");
+        assert!(cut, "the begin finished within its first poll: nothing was cut off");
         assert_eq!(seen, 1, "the write after a cut-off begin was lost");
     }
 }
@@ -109,7 +107,7 @@ both_engines! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_sqlx_alone_loses_the_write_after_a_cut_off_begin() {
     let (cut, seen) = cut_begin_then_insert(Engine::Postgres, false).await;
-    assert!(cut, "every begin finished within its first poll: nothing was cut off");
+    assert!(cut, "the begin finished within its first poll: nothing was cut off");
     assert_eq!(
         seen, 0,
         "sqlx no longer leaves a cut-off begin's transaction open: TxConnection may be unneeded now"
