@@ -133,8 +133,8 @@ macro_rules! in_transaction {
 /// and every statement later run on it joined that transaction: posts
 /// answered `201` were visible on that connection only, and vanished when a
 /// later rollback there discarded them (a `bench/run` on PostgreSQL lost
-/// about 800 of 24,000 acknowledged posts this way, seen as `404`s when it deleted the
-/// ones it had listed). On SQLite sqlx's worker thread rolls back a `BEGIN`
+/// about 800 of 24,000 acknowledged posts this way, seen as `404`s when it
+/// deleted the ones it had listed). On SQLite sqlx's worker thread rolls back a `BEGIN`
 /// whose caller has stopped waiting, but not one whose answer it sent just
 /// before the caller stopped. Closed, the connection takes its transaction
 /// with it (PostgreSQL rolls back when the session ends, SQLite when the
