@@ -234,8 +234,9 @@ impl ApiClient {
         self.target.breaker.state()
     }
 
-    /// Send, retrying as the module documentation says; a 2xx response, or
-    /// the error (4xx with its JSON body, else unavailable).
+    /// Send, retrying as the module documentation says; a 2xx response (or
+    /// a 304, which only a conditional request gets), or the error (4xx
+    /// with its JSON body, else unavailable).
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
         let target = self.target.name;
         let request = match &self.request_id {
@@ -263,7 +264,7 @@ impl ApiClient {
                 }
             })?;
         let status = response.status();
-        if status.is_success() {
+        if status.is_success() || status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(response);
         }
         if status.is_server_error() {

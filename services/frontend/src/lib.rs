@@ -85,6 +85,10 @@ pub struct Config {
     /// Minimum password length shown on the sign-up form (the users service enforces it).
     #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12)]
     pub password_min_length: usize,
+    /// Pages of thoughts kept (with their ETag) to ask the thoughts service
+    /// for again conditionally, answered 304 while unchanged; 0 = none.
+    #[arg(long, env = "THOUGHTS_PAGE_CACHE_ENTRIES", default_value_t = 256, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub thoughts_page_cache_entries: u32,
 }
 
 impl Config {
@@ -153,7 +157,8 @@ impl AppState {
         let users = users_api::Client::new(&config.user_backend_url, connect, timeout, &config.outgoing)
             .map_err(|e| StartupError::Other(anyhow::anyhow!("{e}")))?;
         let thoughts = thoughts_api::Client::new(&config.thoughts_backend_url, connect, timeout, &config.outgoing)
-            .map_err(|e| StartupError::Other(anyhow::anyhow!("{e}")))?;
+            .map_err(|e| StartupError::Other(anyhow::anyhow!("{e}")))?
+            .with_page_cache(config.thoughts_page_cache_entries as usize);
         Ok(Self {
             users,
             thoughts,
@@ -310,6 +315,7 @@ mod tests {
             ("backend_timeout_ms", c.backend_timeout_ms.to_string()),
             ("cookie_secure", c.cookie_secure.to_string()),
             ("password_min_length", c.password_min_length.to_string()),
+            ("thoughts_page_cache_entries", c.thoughts_page_cache_entries.to_string()),
             ("jwks_min_refresh_seconds", c.keys.jwks_min_refresh_seconds.to_string()),
         ] {
             assert_eq!(value, declared_default(id), "{id}");

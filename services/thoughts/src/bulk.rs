@@ -132,6 +132,15 @@ pub async fn load(db: &Database, plan: &Plan, mut progress: impl FnMut(u64) + Se
                     insert.execute(&mut *tx).await?;
                     in_chunk += rows as u64;
                 }
+                // Tell a service running on this file that its lists changed
+                // (crate::store::versions).
+                let count: i64 = sqlx::query_scalar("pragma user_version").fetch_one(&mut *tx).await?;
+                let bumped = format!(
+                    "pragma {} = {}",
+                    crate::store::versions::OUTSIDE_WRITES_PRAGMA,
+                    count.wrapping_add(1) & 0x7fff_ffff
+                );
+                sqlx::query(sqlx::AssertSqlSafe(bumped)).execute(&mut *tx).await?;
                 tx.commit().await?;
                 done += chunk;
                 progress(done);

@@ -110,6 +110,7 @@ pub struct AppState {
     search: admission::SearchAdmission,
     trusted_proxies: kit::address::TrustedProxies,
     cache: store::ThoughtCache,
+    versions: store::ListVersions,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -151,6 +152,8 @@ pub struct ApiDoc;
 /// A built, bound thoughts service.
 pub struct Application {
     server: Server,
+    versions: store::ListVersions,
+    pool: kit::db::Pool,
 }
 
 impl Application {
@@ -178,7 +181,10 @@ impl Application {
         )
         .await?;
         let _ = kit::metrics::handle(); // describe after the recorder exists
+        let versions = store::ListVersions::for_pool(db.pool());
+        let pool = db.pool().clone();
         let state = AppState {
+            versions: versions.clone(),
             cache: store::ThoughtCache::for_pool(db.pool(), config.thought_cache_entries as usize),
             db: db.clone(),
             verifier,
@@ -196,6 +202,10 @@ impl Application {
         };
         metrics::describe_counter!("thoughts_created_total", "Thoughts posted");
         metrics::describe_counter!("thoughts_searches_total", "Searches run");
+        metrics::describe_counter!(
+            routes::NOT_MODIFIED_METRIC,
+            "Lists answered 304 Not Modified: the caller's If-None-Match named the list's current ETag"
+        );
         metrics::describe_counter!(
             store::cache::REQUESTS_METRIC,
             "Lookups of a thought by id in the in-memory cache, by result: hit, miss (SQLite only: THOUGHT_CACHE_ENTRIES)"
@@ -217,6 +227,8 @@ impl Application {
         );
         Ok(Self {
             server: Server::bind(service).await?,
+            versions,
+            pool,
         })
     }
 
@@ -232,7 +244,20 @@ impl Application {
 
     /// Serve until `shutdown` is cancelled, then drain, close the database
     /// (checkpointing SQLite's WAL into the main file) and return.
+    /// On SQLite, meanwhile, watch the file for bulk loads from other
+    /// processes (`store::versions`).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        self.server.run(shutdown).await
+        let watching = shutdown.child_token();
+        let watcher = self
+            .versions
+            .watcher(&self.pool)
+            .await
+            .map(|watcher| tokio::spawn(watcher.run(watching.clone())));
+        let served = self.server.run(shutdown).await;
+        watching.cancel();
+        if let Some(watcher) = watcher {
+            let _ = watcher.await;
+        }
+        served
     }
 }

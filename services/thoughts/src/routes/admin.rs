@@ -33,7 +33,7 @@ pub async fn delete_thought(
         return Err(ApiError::Forbidden("Administrator token required"));
     }
     let id = super::parse_id(&id)?;
-    let existed = store::delete(&state.db, &state.cache, id).await?;
+    let existed = store::delete(&state.db, &state.cache, &state.versions, id).await?;
     tracing::info!(event = "thought_moderated", id, existed, by = %caller.username, "thought deleted by administrator");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use crate::openapi;
 use crate::store;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use kit::Params;
 use thoughts_api::Thought;
@@ -21,10 +21,15 @@ use tokens::AuthUser;
 #[utoipa::path(
     get, path = "/api/me/thoughts/", tag = "thoughts", security(("bearer" = [])),
     params(("query" = inline(Option<openapi::MyThoughtsQuery>), Query, style = Form, explode,
-        description = "Search and paging; see the schema")),
+        description = "Search and paging; see the schema"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` of this list seen before: 304 when it is still current")),
     responses(
         (status = 200, description = "The caller's thoughts in the requested order (at most a page).",
-            body = Vec<Thought>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more thoughts follow"))),
+            body = Vec<Thought>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more thoughts follow"),
+                ("ETag" = String, description = "The list's validator: send it back in `If-None-Match` to get 304 while the list is unchanged"),
+                ("Cache-Control" = String, description = "`private, no-cache`: keep it only to revalidate"))),
+        (status = 304, description = "Not modified: `If-None-Match` names the list's current `ETag` (no body).",
+            headers(("ETag" = String, description = "The list's current validator"))),
         (status = 400, description = "A parameter is invalid (`errors` names it), or a body is not a JSON object.", body = kit::ErrorBody),
         kit::openapi::Unauthorized,
         (status = 429, description = "This client address searched more than SEARCHES_PER_ADDRESS_PER_MINUTE times in a minute (searches only).",
@@ -37,9 +42,10 @@ use tokens::AuthUser;
 pub async fn list_my_thoughts(
     State(state): State<AppState>,
     caller: AuthUser,
+    headers: HeaderMap,
     params: Params,
 ) -> Result<Response, ApiError> {
-    super::list_response(&state, super::List::Mine(&caller.username), &params).await
+    super::list_response(&state, super::List::Mine(&caller.username), &headers, &params).await
 }
 
 /// Post a thought as the caller: 201 Thought; 429 with `Retry-After` when
@@ -77,7 +83,7 @@ pub async fn create_thought(
         tracing::warn!(event = "post_rate_limited", username = %caller.username, "posting rate limited");
         return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
     }
-    let thought = store::post(&state.db, &state.cache, &caller.username, &text).await?;
+    let thought = store::post(&state.db, &state.cache, &state.versions, &caller.username, &text).await?;
     metrics::counter!("thoughts_created_total").increment(1);
     Ok((StatusCode::CREATED, Json(thought)))
 }
@@ -107,6 +113,6 @@ pub async fn delete_my_thought(
     if thought.username != caller.username {
         return Err(ApiError::Forbidden("This thought belongs to someone else"));
     }
-    store::delete(&state.db, &state.cache, id).await?;
+    store::delete(&state.db, &state.cache, &state.versions, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,13 +8,17 @@ use crate::AppState;
 use crate::admission::{self, SearchRefusal};
 use crate::domain::{Order, Page, SearchNeedle, parse_author};
 use crate::error::ApiError;
+use crate::store::versions::{self, Subject};
 use crate::store::{self, Scope};
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use kit::Params;
+
+/// The metric counting lists answered `304 Not Modified`.
+pub const NOT_MODIFIED_METRIC: &str = "thoughts_lists_not_modified_total";
 
 /// All routes (paths without trailing slash; the chassis accepts both).
 /// The two lists, which search, go through search admission first.
@@ -54,8 +58,15 @@ enum List<'a> {
 
 /// A list response: a page of thoughts in the requested order (ascending id
 /// by default, newest first with `order=desc`), only those containing
-/// `search` when given, with a `Link: rel="next"` header when more follow.
-async fn list_response(state: &AppState, list: List<'_>, params: &Params) -> Result<Response, ApiError> {
+/// `search` when given, with a `Link: rel="next"` header when more follow,
+/// and an `ETag`: `304 Not Modified` when `If-None-Match` names it
+/// (`store::versions`; on SQLite without running the query).
+async fn list_response(
+    state: &AppState,
+    list: List<'_>,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Response, ApiError> {
     let search = params.get("search").filter(|s| !s.is_empty());
     let needle = match search {
         Some(s) => SearchNeedle::parse(s).map_err(|e| ApiError::field("search", e))?,
@@ -88,6 +99,17 @@ async fn list_response(state: &AppState, list: List<'_>, params: &Params) -> Res
     if needle.is_some() {
         metrics::counter!("thoughts_searches_total").increment(1);
     }
+    let private = matches!(list, List::Mine(_));
+    let if_none_match = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    let known = state.versions.tag(match scope {
+        Scope::Everyone => Subject::Everyone,
+        Scope::Author(author) => Subject::Author(author),
+    });
+    if let (Some(tag), Some(wanted)) = (&known, if_none_match) {
+        if versions::matches(wanted, tag) {
+            return Ok(not_modified(tag, private));
+        }
+    }
     let query = store::Query {
         scope,
         needle: needle.as_ref(),
@@ -100,7 +122,17 @@ async fn list_response(state: &AppState, list: List<'_>, params: &Params) -> Res
     };
     let more = items.len() > page.limit as usize;
     items.truncate(page.limit as usize);
-    let mut response = Json(&items).into_response();
+    let body = serde_json::to_vec(&items).map_err(|e| ApiError::Internal(e.into()))?;
+    let tag = known.unwrap_or_else(|| versions::digest_tag(&body));
+    if if_none_match.is_some_and(|wanted| versions::matches(wanted, &tag)) {
+        return Ok(not_modified(&tag, private));
+    }
+    let mut response = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response();
+    validator_headers(response.headers_mut(), &tag, private);
     if let (true, Some(last)) = (more, items.last()) {
         let mut query: Vec<(&str, String)> = Vec::new();
         if let Some(s) = search {
@@ -123,4 +155,30 @@ async fn list_response(state: &AppState, list: List<'_>, params: &Params) -> Res
         }
     }
     Ok(response)
+}
+
+/// `304 Not Modified` for a list whose current tag is `tag`.
+fn not_modified(tag: &str, private: bool) -> Response {
+    metrics::counter!(NOT_MODIFIED_METRIC).increment(1);
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    validator_headers(response.headers_mut(), tag, private);
+    response
+}
+
+/// `ETag`, and how caches may keep a list: only revalidated (`no-cache`),
+/// and the caller's own only in the caller's cache (`private`, varying with
+/// the token).
+fn validator_headers(headers: &mut HeaderMap, tag: &str, private: bool) {
+    if let Ok(value) = HeaderValue::from_str(tag) {
+        headers.insert(header::ETAG, value);
+    }
+    let (cache_control, vary) = if private {
+        ("private, no-cache", Some("authorization"))
+    } else {
+        ("no-cache", None)
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    if let Some(vary) = vary {
+        headers.insert(header::VARY, HeaderValue::from_static(vary));
+    }
 }

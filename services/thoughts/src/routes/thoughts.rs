@@ -6,6 +6,7 @@ use crate::openapi;
 use crate::store;
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use kit::Params;
 use thoughts_api::Thought;
@@ -19,10 +20,15 @@ use thoughts_api::Thought;
 #[utoipa::path(
     get, path = "/api/thoughts/", tag = "thoughts",
     params(("query" = inline(Option<openapi::ThoughtsQuery>), Query, style = Form, explode,
-        description = "Search, author and paging; see the schema")),
+        description = "Search, author and paging; see the schema"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` of this list seen before: 304 when it is still current")),
     responses(
         (status = 200, description = "Thoughts in the requested order (at most a page).",
-            body = Vec<Thought>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more thoughts follow"))),
+            body = Vec<Thought>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more thoughts follow"),
+                ("ETag" = String, description = "The list's validator: send it back in `If-None-Match` to get 304 while the list is unchanged"),
+                ("Cache-Control" = String, description = "`no-cache`: keep it only to revalidate"))),
+        (status = 304, description = "Not modified: `If-None-Match` names the list's current `ETag` (no body).",
+            headers(("ETag" = String, description = "The list's current validator"))),
         (status = 400, description = "A parameter is invalid (`errors` names it), or a body is not a JSON object.", body = kit::ErrorBody),
         (status = 429, description = "This client address searched more than SEARCHES_PER_ADDRESS_PER_MINUTE times in a minute (searches only).",
             body = kit::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -31,8 +37,12 @@ use thoughts_api::Thought;
         kit::openapi::BodyErrors, kit::openapi::Internal,
     )
 )]
-pub async fn list_thoughts(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
-    super::list_response(&state, super::List::Everyone, &params).await
+pub async fn list_thoughts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    super::list_response(&state, super::List::Everyone, &headers, &params).await
 }
 
 /// One thought: 200, or 404.

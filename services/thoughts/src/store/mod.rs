@@ -15,8 +15,10 @@
 pub mod cache;
 mod postgres;
 mod sqlite;
+pub mod versions;
 
 pub use cache::ThoughtCache;
+pub use versions::ListVersions;
 
 use crate::domain::{Order, Page, SearchNeedle, ThoughtText, fold};
 use kit::db::{Database, Migrations, Pool};
@@ -188,7 +190,7 @@ impl TimestampColumn for sqlx::sqlite::SqliteRow {
 const INSERT: &str = "insert into thoughts (username, text, folded, timestamp) values ($1, $2, $3, $4) \
      returning id, username, text, timestamp";
 const GET: &str = "select id, username, text, timestamp from thoughts where id = $1";
-const DELETE: &str = "delete from thoughts where id = $1";
+const DELETE: &str = "delete from thoughts where id = $1 returning username";
 
 /// The unfiltered lists, the same SQL on both engines (the primary key, or
 /// the `(username, id)` index, walked in order and stopped by the limit).
@@ -211,16 +213,20 @@ fn list_sql(scope: Scope<'_>, order: Order) -> &'static str {
     }
 }
 
-/// Store a new thought by `username` and remember it in `cache` (the
-/// newest thoughts are the likeliest to be read).
+/// Store a new thought by `username`, remember it in `cache` (the newest
+/// thoughts are the likeliest to be read) and move the tags of the lists it
+/// joins (`versions`), whatever the insert returned.
 pub async fn post(
     db: &Database,
     cache: &ThoughtCache,
+    versions: &ListVersions,
     username: &str,
     text: &ThoughtText,
 ) -> Result<Thought, sqlx::Error> {
     let ticket = cache.ticket();
-    let thought = insert(db, username, text).await?;
+    let inserted = insert(db, username, text).await;
+    versions.changed(username);
+    let thought = inserted?;
     cache.fill(ticket, &thought);
     Ok(thought)
 }
@@ -265,18 +271,31 @@ pub async fn get(db: &Database, cache: &ThoughtCache, id: i64) -> Result<Option<
     Ok(found)
 }
 
-/// Delete a thought; true when it existed. It leaves `cache` once the
-/// statement has returned, whatever it returned.
-pub async fn delete(db: &Database, cache: &ThoughtCache, id: i64) -> Result<bool, sqlx::Error> {
+/// Delete a thought; true when it existed. It leaves `cache`, and the tags
+/// of the lists it was in move (`versions`), once the statement has
+/// returned, whatever it returned (every list's when it failed: it may have
+/// deleted a thought of an author it did not tell).
+pub async fn delete(
+    db: &Database,
+    cache: &ThoughtCache,
+    versions: &ListVersions,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
     let result = async {
         on_writer!(db, |pool| {
-            let done = sqlx::query(DELETE).bind(id).execute(pool).await?;
-            Ok::<_, sqlx::Error>(done.rows_affected() > 0)
+            // `fetch_all`: stepped to the end, as `insert` explains.
+            let rows = sqlx::query(DELETE).bind(id).fetch_all(pool).await?;
+            rows.first().map(|row| row.try_get::<String, _>("username")).transpose()
         })
     }
     .await;
     cache.invalidate(id);
-    result
+    match &result {
+        Ok(Some(author)) => versions.changed(author),
+        Ok(None) => {}
+        Err(_) => versions.changed_all(),
+    }
+    result.map(|author| author.is_some())
 }
 
 /// Why [`list`] returned no page.

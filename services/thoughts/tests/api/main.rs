@@ -19,4 +19,5 @@ mod search;
 mod spec;
 mod storage;
 mod thoughts;
+mod validators;
 mod wal;
