@@ -182,3 +182,64 @@ async fn pages_show_the_newest_thoughts_first_and_link_to_older_ones() {
         assert!(!rest.body.contains("class=\"older\""), "{href}: the last page");
     }
 }
+
+/// The frontend asks the thoughts service for a page again conditionally
+/// (`If-None-Match`): a change made by another client of the API (a phone
+/// app posting, an administrator moderating) shows on the next page view
+/// all the same, and an unchanged page is the same page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_page_shows_changes_made_through_the_api_at_once() {
+    let system = start_system().await;
+    let mut b = Browser::new(&system.frontend);
+    let password = "a long enough password";
+    assert_eq!(b.sign_up("phone", password).await.status, StatusCode::SEE_OTHER);
+    b.post_thought("from the web").await;
+    let first = b.get("/thoughts/").await;
+    assert!(first.body.contains("from the web"));
+    let again = b.get("/thoughts/").await;
+    assert!(again.body.contains("from the web"), "an unchanged page is shown again");
+
+    // The same user posts from another client, straight to the API.
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/api/login/", system.urls.users))
+        .form(&[("username", "phone"), ("password", password)])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let bearer = login["Authorized"].as_str().expect("token").to_owned();
+    let posted: serde_json::Value = http
+        .post(format!("{}/api/me/thoughts/", system.urls.thoughts))
+        .header("authorization", &bearer)
+        .form(&[("text", "from the phone")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let page = b.get("/thoughts/").await;
+    assert!(
+        page.body.contains("from the phone"),
+        "a post through the API shows at once"
+    );
+    assert!(page.body.contains("from the web"));
+
+    // And its delete, through the API too.
+    let r = http
+        .delete(format!("{}/api/me/thoughts/{}/", system.urls.thoughts, posted["id"]))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let page = b.get("/thoughts/").await;
+    assert!(
+        !page.body.contains("from the phone"),
+        "a delete through the API shows at once"
+    );
+    assert!(page.body.contains("from the web"));
+}

@@ -105,10 +105,10 @@ async fn list_response(
         Scope::Everyone => Subject::Everyone,
         Scope::Author(author) => Subject::Author(author),
     });
-    if let (Some(tag), Some(wanted)) = (&known, if_none_match) {
-        if versions::matches(wanted, tag) {
-            return Ok(not_modified(tag, private));
-        }
+    if let (Some(tag), Some(wanted)) = (&known, if_none_match)
+        && versions::matches(wanted, tag)
+    {
+        return Ok(not_modified(tag, private));
     }
     let query = store::Query {
         scope,
