@@ -8,8 +8,8 @@ round and the ratio of the medians (issue 13's target: >= 0.2).
 Usage: home_page_ratio.py MYTHOUGHTS [MYTHOUGHTS_B] --baseline HELLO_BIN
        [--rounds 3] [--seconds 5] [--connections 16]
 
-HELLO_BIN is any binary serving a trivial axum handler on 127.0.0.1 at the
-port given as its first argument. With two mythoughts binaries (before and
+HELLO_BIN serves a trivial handler on 127.0.0.1 at the port given with
+`--port N`: the workspace's bench-trivial (crates/bench). With two mythoughts binaries (before and
 after a change) both are started and measured in the same rounds.
 Loopback only; every loop is bounded.
 """
@@ -113,7 +113,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         try:
             hello = free_port()
-            procs.append(subprocess.Popen([args.baseline, str(hello)], stdout=subprocess.DEVNULL))
+            procs.append(subprocess.Popen([args.baseline, "--port", str(hello)], stdout=subprocess.DEVNULL))
             wait_ready(hello, "/")
             systems = []
             for b in args.binaries:
