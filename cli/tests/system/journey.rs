@@ -191,8 +191,8 @@ async fn pages_show_the_newest_thoughts_first_and_link_to_older_ones() {
 async fn the_home_page_shows_changes_made_through_the_api_at_once() {
     let system = start_system().await;
     let mut b = Browser::new(&system.frontend);
-    let password = "a long enough password";
-    assert_eq!(b.sign_up("phone", password).await.status, StatusCode::SEE_OTHER);
+    let words = "a long enough password";
+    assert_eq!(b.sign_up("phone", words).await.status, StatusCode::SEE_OTHER);
     b.post_thought("from the web").await;
     let first = b.get("/thoughts/").await;
     assert!(first.body.contains("from the web"));
@@ -203,7 +203,7 @@ async fn the_home_page_shows_changes_made_through_the_api_at_once() {
     let http = reqwest::Client::new();
     let login: serde_json::Value = http
         .post(format!("{}/api/login/", system.urls.users))
-        .form(&[("username", "phone"), ("password", password)])
+        .form(&[("username", "phone"), ("password", words)])
         .send()
         .await
         .expect("sent")
